@@ -1,0 +1,184 @@
+/*
+ * asm/x86_64/switch.S: the context switch for x86-64 (System V ABI), for
+ * both ELF (Linux) and Mach-O (macOS on Intel). AT&T syntax: `op src, dst`.
+ *
+ * C view (chapters/01-raw-switch/switch.h), the same as on AArch64:
+ *
+ *   void* cfs_switch(void** save_sp, void* to_sp, void* arg);
+ *   void* cfs_prepare(void* stack_top, void (*entry)(void*));
+ *
+ * Which registers, argued against the SysV register table
+ * (notes/sysv-x86-64.md has the whole table):
+ *   rax, rcx, rdx, rsi, rdi, r8-r11   caller-saved (args, results, scratch)
+ *   rbx, rbp, r12, r13, r14, r15      callee-saved: SAVED (6 registers)
+ *   rsp                               SAVED, into *save_sp
+ *   rip                               SAVED for free: `call` pushed it
+ *   xmm0-xmm15, ymm/zmm, k0-k7        caller-saved: nothing to do
+ *   MXCSR control bits (rounding,     callee-saved per the ABI: SAVED
+ *     FTZ/DAZ, exception masks)       (4 bytes; its status flags are not)
+ *   x87 control word                  callee-saved per the ABI: SAVED (2 bytes)
+ *   x87 status word, RFLAGS           caller-saved (DF must be 0 at a call,
+ *                                     and is, on both sides)
+ *   fs (thread pointer)               per thread, not per context: untouched
+ *
+ * MXCSR and the x87 control word cost: stmxcsr/fnstcw are cheap, but
+ * ldmxcsr and fldcw are slow, partly serialising instructions. We pay them
+ * because a coroutine that sets a rounding mode must not change it for its
+ * resumer; notes/benchmarks.md has the price, measured.
+ *
+ * The saved frame, at the saved sp: 64 bytes, counting the return address
+ * that the caller's `call` pushed.
+ *
+ *        +---------------------+  <- rsp before `call cfs_switch`
+ *    +56 | return address      |     (pushed by `call`; 16-aligned above it)
+ *    +48 | rbp                 |
+ *    +40 | rbx                 |
+ *    +32 | r12                 |
+ *    +24 | r13                 |
+ *    +16 | r14                 |
+ *     +8 | r15                 |
+ *     +4 | x87 CW | (2 unused) |
+ *     +0 | MXCSR               |  <- saved sp: the value stored in *save_sp
+ *        +---------------------+
+ *
+ * The caller's rsp was 16-aligned before its `call`; 64 bytes keep the
+ * saved sp 16-aligned too.
+ */
+#include "../asm_macros.h"
+
+/*
+ * SWITCH name, use_jmp, fpu: one switch.
+ *   use_jmp = 0 returns with `ret`; 1 pops the address and jumps to it
+ *     (`ret` is predicted by the return-stack buffer, which expects the
+ *     caller of *this* side's cfs_switch: always wrong after a switch; a
+ *     `jmp *reg` goes to the indirect-branch predictor instead).
+ *   fpu = 1 saves MXCSR and the x87 control word (what the ABI asks);
+ *     fpu = 0 skips them, only to measure what they cost.
+ *   mark = 1 puts the label cfs_switch_new_stack right after the switch.
+ * cfs_switch is the one every chapter uses; the others are for the benchmark.
+ */
+.macro SWITCH name, use_jmp, fpu, mark
+FUNC_BEGIN \name
+    /* rdi = save_sp, rsi = to_sp, rdx = arg; [rsp] = our return address  */
+    pushq   %rbp                    /* [rsp+48 of the frame] = rbp           */
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset %rbp, 0
+    pushq   %rbx                    /* +40 = rbx                             */
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset %rbx, 0
+    pushq   %r12                    /* +32 = r12                             */
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset %r12, 0
+    pushq   %r13                    /* +24 = r13                             */
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset %r13, 0
+    pushq   %r14                    /* +16 = r14                             */
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset %r14, 0
+    pushq   %r15                    /* +8  = r15                             */
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset %r15, 0
+    subq    $8, %rsp                /* +0: one slot for the FP control state */
+    .cfi_adjust_cfa_offset 8
+.if \fpu
+    stmxcsr (%rsp)                  /* [rsp+0] = MXCSR (4 bytes)             */
+    fnstcw  4(%rsp)                 /* [rsp+4] = x87 control word (2 bytes)  */
+.endif
+    movq    %rsp, (%rdi)            /* *save_sp = rsp: this side is suspended*/
+    movq    %rsi, %rsp              /* THE SWITCH: rsp = the other side's    */
+                                    /* saved sp, pointing at its saved frame */
+.if \mark
+LABEL cfs_switch_new_stack          /* a breakpoint target for walk-throughs */
+.endif
+.if \fpu
+    ldmxcsr (%rsp)                  /* its MXCSR back                        */
+    fldcw   4(%rsp)                 /* its x87 control word back             */
+.endif
+    addq    $8, %rsp                /* drop the FP control slot              */
+    .cfi_adjust_cfa_offset -8
+    popq    %r15                    /* pop its registers, in reverse order   */
+    .cfi_adjust_cfa_offset -8
+    popq    %r14
+    .cfi_adjust_cfa_offset -8
+    popq    %r13
+    .cfi_adjust_cfa_offset -8
+    popq    %r12
+    .cfi_adjust_cfa_offset -8
+    popq    %rbx
+    .cfi_adjust_cfa_offset -8
+    popq    %rbp
+    .cfi_adjust_cfa_offset -8
+    movq    %rdx, %rax              /* its cfs_switch "returns" our arg      */
+.if \use_jmp
+    popq    %r8                     /* r8 = its return address (r8 is free)  */
+    .cfi_adjust_cfa_offset -8
+    jmpq    *%r8                    /* go there (indirect-branch predicted)  */
+.else
+    ret                             /* pop rip (return-stack predicted)      */
+.endif
+FUNC_END \name
+.endm
+
+/* The switch every chapter uses. See notes/benchmarks.md for the choice
+ * of return path. */
+SWITCH cfs_switch, 1, 1, 1
+
+/* Variants kept only for the benchmark: */
+SWITCH cfs_switch_ret, 0, 1, 0        /* returns with `ret`                    */
+SWITCH cfs_switch_nofpu, 1, 0, 0      /* skips MXCSR/x87 CW: NOT ABI-correct   */
+
+/*
+ * void* cfs_prepare(void* stack_top, void (*entry)(void*))
+ *
+ * Builds, at the top of a fresh stack, a saved frame as if cfs_switch had
+ * been called there: rbx = entry, "return address" = cfs_trampoline,
+ * rbp = 0 (the frame-pointer chain ends here), other registers 0, and the
+ * FP control state copied from the caller (a new context starts with the
+ * rounding mode of the code that made it). Returns the sp to switch to.
+ *
+ *   stack_top & ~15 -> +------------------------+
+ *               +56   | cfs_trampoline ("ret") |
+ *               +48   | 0              (rbp)   |
+ *               +40   | entry          (rbx)   |
+ *               +8..  | 0         (r12-r15)    |
+ *               +0    | MXCSR | x87 CW         |
+ *   returned sp ----> +------------------------+
+ *
+ * When cfs_switch has popped all of it, rsp == stack_top & ~15.
+ */
+FUNC_BEGIN cfs_prepare
+    andq    $-16, %rdi              /* round the top down to 16 bytes        */
+    leaq    -64(%rdi), %rax         /* room for one saved frame              */
+    stmxcsr (%rax)                  /* +0: our MXCSR                         */
+    fnstcw  4(%rax)                 /* +4: our x87 control word              */
+    movw    $0, 6(%rax)             /* +6: the 2 unused bytes                */
+    movq    $0, 8(%rax)             /* r15                                   */
+    movq    $0, 16(%rax)            /* r14                                   */
+    movq    $0, 24(%rax)            /* r13                                   */
+    movq    $0, 32(%rax)            /* r12                                   */
+    movq    %rsi, 40(%rax)          /* rbx = entry                           */
+    movq    $0, 48(%rax)            /* rbp = 0                               */
+    leaq    LOCAL(trampoline)(%rip), %rcx
+    movq    %rcx, 56(%rax)          /* where cfs_switch will `return` to     */
+    ret                             /* rax = the sp to switch to             */
+FUNC_END cfs_prepare
+
+/*
+ * cfs_trampoline: the first code that runs on a fresh stack.
+ *
+ * On arrival: rsp = stack top (16-aligned), rax = the arg of that
+ * cfs_switch, rbx = entry, rbp = 0. `call` pushes 8 bytes, so entry starts
+ * with rsp = 8 mod 16, exactly as after any call. If entry returns, we call
+ * cfs_entry_returned(rsp), which prints a message and aborts.
+ */
+FUNC_BEGIN cfs_trampoline
+LOCAL(trampoline):                  /* same address, a file-local name       */
+    .cfi_undefined %rip             /* no caller: unwinders stop here        */
+    movq    %rax, %rdi              /* entry's argument = the switch's arg   */
+    callq   *%rbx                   /* entry(arg)                            */
+    movq    %rsp, %rdi              /* entry returned: report which stack    */
+    callq   SYM(cfs_entry_returned) /* prints and aborts; never returns      */
+    ud2                             /* unreachable: trap if it ever is       */
+FUNC_END cfs_trampoline
+
+NO_EXEC_STACK

@@ -1,0 +1,130 @@
+# cmake/cfs.cmake: what every chapter's build shares.
+#
+# Included by the top-level CMakeLists.txt and by each chapter's own
+# CMakeLists.txt (so a chapter also configures on its own:
+# `cmake -S chapters/01-raw-switch -B /tmp/ch01`). The include guard makes
+# the second inclusion a no-op.
+include_guard(GLOBAL)
+
+set(CFS_ROOT "${CMAKE_CURRENT_LIST_DIR}/.." CACHE INTERNAL "")
+cmake_path(NORMAL_PATH CFS_ROOT)
+
+# --- Which assembly: one directory per architecture under asm/ ------------
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(aarch64|arm64|ARM64)$")
+  set(CFS_ARCH aarch64)
+elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
+  set(CFS_ARCH x86_64)
+else()
+  message(FATAL_ERROR "cfs: no context switch for '${CMAKE_SYSTEM_PROCESSOR}' (AArch64 and x86-64 only)")
+endif()
+
+option(CFS_SANITIZE "Build with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)
+option(CFS_TOOL_TESTS "Register the cross-chapter tests (continuity, docs, Mach-O)" OFF)
+
+# --- Flags every target gets ------------------------------------------------
+set(CMAKE_CXX_STANDARD 20)
+set(CMAKE_CXX_STANDARD_REQUIRED ON)
+set(CMAKE_CXX_EXTENSIONS OFF)
+
+add_library(cfs_flags INTERFACE)
+target_compile_options(cfs_flags INTERFACE
+  $<$<COMPILE_LANGUAGE:C,CXX>:-Wall -Wextra -Werror>
+  # Keep frame pointers: debuggers and our walk-throughs follow them.
+  -fno-omit-frame-pointer)
+target_include_directories(cfs_flags INTERFACE "${CFS_ROOT}")
+if(CFS_SANITIZE)
+  target_compile_options(cfs_flags INTERFACE
+    -fsanitize=address,undefined -fno-sanitize-recover=all)
+  target_link_options(cfs_flags INTERFACE -fsanitize=address,undefined)
+endif()
+
+# --- The hand-written parts shared by every chapter -----------------------
+# The switch itself, and the C++ it calls when an entry function returns.
+add_library(cfs_asm STATIC
+  "${CFS_ROOT}/asm/${CFS_ARCH}/switch.S"
+  "${CFS_ROOT}/common/entry_returned.cpp")
+target_link_libraries(cfs_asm PUBLIC cfs_flags)
+# Warm-ups and test probes: only tests link these.
+add_library(cfs_asm_testing STATIC
+  "${CFS_ROOT}/asm/${CFS_ARCH}/return_42.S"
+  "${CFS_ROOT}/asm/${CFS_ARCH}/stack_demo.S"
+  "${CFS_ROOT}/asm/${CFS_ARCH}/probe.S")
+target_link_libraries(cfs_asm_testing PUBLIC cfs_flags)
+
+# --- doctest (Debian doctest-dev, Homebrew doctest) -----------------------
+find_package(doctest REQUIRED)
+include("${doctest_DIR}/doctest.cmake")  # doctest_discover_tests()
+if(CMAKE_CROSSCOMPILING)
+  # doctest's imported target names the host's /usr/include, which must not
+  # leak into a cross build. Expose only the doctest directory instead.
+  get_target_property(_doctest_inc doctest::doctest INTERFACE_INCLUDE_DIRECTORIES)
+  file(MAKE_DIRECTORY "${CMAKE_BINARY_DIR}/doctest-include")
+  file(CREATE_LINK "${_doctest_inc}/doctest" "${CMAKE_BINARY_DIR}/doctest-include/doctest" SYMBOLIC)
+  add_library(cfs_doctest INTERFACE)
+  target_include_directories(cfs_doctest SYSTEM INTERFACE "${CMAKE_BINARY_DIR}/doctest-include")
+else()
+  add_library(cfs_doctest INTERFACE)
+  target_link_libraries(cfs_doctest INTERFACE doctest::doctest)
+endif()
+
+add_library(cfs_test_main STATIC
+  "${CFS_ROOT}/common/test_main.cpp"
+  "${CFS_ROOT}/common/child_process.cpp")
+target_link_libraries(cfs_test_main PUBLIC cfs_doctest cfs_flags)
+
+# --- Benchmarks: native builds only (Google Benchmark, Boost.Context) -----
+if(NOT CMAKE_CROSSCOMPILING)
+  find_package(benchmark QUIET)
+  find_package(Boost QUIET COMPONENTS context)
+endif()
+
+# --- Host tools the walk-through tests use -------------------------------
+find_program(CFS_LLDB lldb)
+find_package(Python3 COMPONENTS Interpreter)
+
+# Environment for tests under the sanitizers: fake stacks on, so that the
+# fiber annotations of every switch are exercised.
+set(CFS_TEST_ENV "ASAN_OPTIONS=detect_stack_use_after_return=1:detect_leaks=1"
+                 "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
+
+# cfs_chapter(NUMBER nn [SOURCES ...] DEMO file TESTS files... [BENCH file]
+#             [WALKTHROUGH_CHECK script.py])
+#
+# Defines chNN_demo, chNN_tests (doctest; every test name starts "chNN/"),
+# chNN_bench when Google Benchmark is there, and the tests that run the
+# demo and the lldb walk-through.
+function(cfs_chapter)
+  cmake_parse_arguments(C "" "NUMBER;DEMO;BENCH;WALKTHROUGH_CHECK" "SOURCES;TESTS" ${ARGN})
+  set(ch "ch${C_NUMBER}")
+
+  add_executable(${ch}_demo ${C_DEMO} ${C_SOURCES})
+  target_link_libraries(${ch}_demo PRIVATE cfs_asm)
+  add_test(NAME ${ch}/demo COMMAND ${ch}_demo)
+  set_tests_properties(${ch}/demo PROPERTIES ENVIRONMENT "${CFS_TEST_ENV}")
+
+  add_executable(${ch}_tests ${C_TESTS} ${C_SOURCES})
+  target_link_libraries(${ch}_tests PRIVATE cfs_asm cfs_asm_testing cfs_test_main)
+  doctest_discover_tests(${ch}_tests TEST_PREFIX "${ch}/"
+    PROPERTIES ENVIRONMENT "${CFS_TEST_ENV}")
+
+  if(C_BENCH AND benchmark_FOUND AND Boost_FOUND)
+    add_executable(${ch}_bench ${C_BENCH} ${C_SOURCES})
+    target_link_libraries(${ch}_bench PRIVATE cfs_asm benchmark::benchmark Boost::context)
+  endif()
+
+  # The lldb walk-through: natively, or under qemu's gdb stub when cross.
+  if(C_WALKTHROUGH_CHECK AND CFS_LLDB AND Python3_FOUND AND NOT CFS_SANITIZE)
+    set(mode native)
+    if(CMAKE_CROSSCOMPILING)
+      set(mode "--emulator=${CMAKE_CROSSCOMPILING_EMULATOR}")
+    else()
+      set(mode "--emulator=")
+    endif()
+    add_test(NAME ${ch}/lldb-walkthrough
+      COMMAND ${Python3_EXECUTABLE} "${CMAKE_CURRENT_SOURCE_DIR}/${C_WALKTHROUGH_CHECK}"
+              --lldb "${CFS_LLDB}" "${mode}"
+              --program "$<TARGET_FILE:${ch}_demo>"
+              --script "${CMAKE_CURRENT_SOURCE_DIR}/walkthrough.lldb")
+    set_tests_properties(${ch}/lldb-walkthrough PROPERTIES TIMEOUT 120)
+  endif()
+endfunction()

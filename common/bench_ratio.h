@@ -1,0 +1,70 @@
+// common/bench_ratio.h: Google Benchmark's console output, plus ratios.
+//
+// Speed goals in this project are stated against a peer measured in the same
+// run ("ours <= 0.9x Boost.Context"), so every benchmark binary ends with a
+// small table: each benchmark's time divided by its baseline's.
+//
+//   int main(int argc, char** argv) {
+//     return cfs::bench::run_with_ratios(argc, argv, {{"BM_ours", "BM_boost"}});
+//   }
+#pragma once
+
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace cfs::bench {
+
+/// Prints like the console reporter and remembers each run's time per iteration.
+class RecordingReporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const Run& run : runs) {
+      if (run.run_type == Run::RT_Iteration && !run.error_occurred) {
+        ns_[run.benchmark_name()] = run.GetAdjustedRealTime() *
+                                    benchmark::GetTimeUnitMultiplier(benchmark::kNanosecond) /
+                                    benchmark::GetTimeUnitMultiplier(run.time_unit);
+      }
+    }
+    ConsoleReporter::ReportRuns(runs);
+  }
+  /// Time per iteration in ns, or a negative number if `name` did not run.
+  double ns(const std::string& name) const {
+    auto it = ns_.find(name);
+    return it == ns_.end() ? -1.0 : it->second;
+  }
+
+ private:
+  std::map<std::string, double> ns_;
+};
+
+/// One line of the ratio table: `subject` time divided by `baseline` time.
+struct Ratio {
+  std::string subject;
+  std::string baseline;
+  double goal = 0;  ///< if > 0, the ratio we aim to stay at or under
+};
+
+/// Runs every registered benchmark, then prints the ratios.
+inline int run_with_ratios(int argc, char** argv, const std::vector<Ratio>& ratios) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  RecordingReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  std::printf("\nRatios (time per iteration, same run):\n");
+  for (const Ratio& r : ratios) {
+    double s = reporter.ns(r.subject), b = reporter.ns(r.baseline);
+    if (s < 0 || b <= 0) continue;  // filtered out with --benchmark_filter
+    std::printf("  %-40s / %-36s = %5.2fx", r.subject.c_str(), r.baseline.c_str(), s / b);
+    if (r.goal > 0) std::printf("  (goal <= %.2fx: %s)", r.goal, s / b <= r.goal ? "met" : "NOT met");
+    std::printf("\n");
+  }
+  benchmark::Shutdown();
+  return 0;
+}
+
+}  // namespace cfs::bench
