@@ -10,6 +10,7 @@
 #pragma once
 
 #include <benchmark/benchmark.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <map>
@@ -22,12 +23,22 @@ namespace cfs::bench {
 /// Prints like the console reporter and remembers each run's time per iteration.
 class RecordingReporter : public benchmark::ConsoleReporter {
  public:
+  /// Colours only on a terminal, so that logs and notes stay plain text.
+  RecordingReporter() : ConsoleReporter(isatty(STDOUT_FILENO) ? OO_Defaults : OO_Tabular) {}
+
   void ReportRuns(const std::vector<Run>& runs) override {
+    // With --benchmark_repetitions, the median of the repetitions wins.
     for (const Run& run : runs) {
-      if (run.run_type == Run::RT_Iteration && !run.error_occurred) {
-        ns_[run.benchmark_name()] = run.GetAdjustedRealTime() *
-                                    benchmark::GetTimeUnitMultiplier(benchmark::kNanosecond) /
-                                    benchmark::GetTimeUnitMultiplier(run.time_unit);
+      if (run.error_occurred) continue;
+      double ns = run.GetAdjustedRealTime() *
+                  benchmark::GetTimeUnitMultiplier(benchmark::kNanosecond) /
+                  benchmark::GetTimeUnitMultiplier(run.time_unit);
+      const std::string name = run.run_name.str();
+      if (run.run_type == Run::RT_Aggregate && run.aggregate_name == "median") {
+        ns_[name] = ns;
+        medians_[name] = true;
+      } else if (run.run_type == Run::RT_Iteration && !medians_[name]) {
+        ns_[name] = ns;
       }
     }
     ConsoleReporter::ReportRuns(runs);
@@ -40,6 +51,7 @@ class RecordingReporter : public benchmark::ConsoleReporter {
 
  private:
   std::map<std::string, double> ns_;
+  std::map<std::string, bool> medians_;
 };
 
 /// One line of the ratio table: `subject` time divided by `baseline` time.

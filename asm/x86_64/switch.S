@@ -22,9 +22,11 @@
  *   fs (thread pointer)               per thread, not per context: untouched
  *
  * MXCSR and the x87 control word cost: stmxcsr/fnstcw are cheap, but
- * ldmxcsr and fldcw are slow, partly serialising instructions. We pay them
- * because a coroutine that sets a rounding mode must not change it for its
- * resumer; notes/benchmarks.md has the price, measured.
+ * ldmxcsr and fldcw are slow, partly serialising instructions. We must keep
+ * them (a coroutine that sets a rounding mode must not change it for its
+ * resumer), but we load them only when the other side's values differ from
+ * ours, which is almost never. notes/benchmarks.md has the prices, measured:
+ * loading them unconditionally doubled the cost of a round trip.
  *
  * The saved frame, at the saved sp: 64 bytes, counting the return address
  * that the caller's `call` pushed.
@@ -83,6 +85,8 @@ FUNC_BEGIN \name
 .if \fpu
     stmxcsr (%rsp)                  /* [rsp+0] = MXCSR (4 bytes)             */
     fnstcw  4(%rsp)                 /* [rsp+4] = x87 control word (2 bytes)  */
+    movl    (%rsp), %r9d            /* keep both in scratch registers, to    */
+    movzwl  4(%rsp), %r10d          /* compare with the other side's below   */
 .endif
     movq    %rsp, (%rdi)            /* *save_sp = rsp: this side is suspended*/
     movq    %rsi, %rsp              /* THE SWITCH: rsp = the other side's    */
@@ -91,8 +95,13 @@ FUNC_BEGIN \name
 LABEL cfs_switch_new_stack          /* a breakpoint target for walk-throughs */
 .endif
 .if \fpu
-    ldmxcsr (%rsp)                  /* its MXCSR back                        */
+    cmpl    (%rsp), %r9d            /* the other side's MXCSR the same as    */
+    jne     1f                      /* ours? and its x87 CW? then loading    */
+    cmpw    4(%rsp), %r10w          /* them would change nothing: skip the   */
+    je      2f                      /* slow loads (the usual case)           */
+1:  ldmxcsr (%rsp)                  /* its MXCSR back                        */
     fldcw   4(%rsp)                 /* its x87 control word back             */
+2:
 .endif
     addq    $8, %rsp                /* drop the FP control slot              */
     .cfi_adjust_cfa_offset -8
