@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# tests/macho_check.sh OUTDIR: assemble every file in asm/ for macOS (Mach-O)
+# and for Linux (ELF) with clang, and check the exported symbol names:
+# `_cfs_switch` on Mach-O, `cfs_switch` on ELF. macOS itself is not run here;
+# this proves only that the one source per architecture serves both formats.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+out=${1:-$(mktemp -d)}
+mkdir -p "$out"
+nm=$(command -v llvm-nm || command -v llvm-nm-14)
+fail=0
+
+check() {  # check TARGET FILE.S EXPECTED-FORMAT PREFIX
+  local target=$1 src=$2 format=$3 prefix=$4
+  local obj="$out/$(basename "$(dirname "$src")")-$(basename "$src" .S)-$target.o"
+  clang --target="$target" -c "$src" -o "$obj"
+  if ! file "$obj" | grep -q "$format"; then
+    echo "FAIL $src for $target: not $format: $(file -b "$obj")"; fail=1; return
+  fi
+  # Every global function defined in the source must be exported as PREFIX+name.
+  for name in $(grep -ohE '^(FUNC_BEGIN|LABEL)[[:space:]]+[A-Za-z0-9_]+' "$src" | awk '{print $2}'); do
+    if ! "$nm" --defined-only --extern-only "$obj" | grep -qE " T ${prefix}${name}\$"; then
+      echo "FAIL $src for $target: no exported symbol ${prefix}${name}"; fail=1
+    fi
+  done
+  echo "ok   $src for $target ($format)"
+}
+
+for src in "$root"/asm/aarch64/*.S; do
+  check arm64-apple-macos11 "$src" "Mach-O 64-bit arm64" _
+  check aarch64-linux-gnu "$src" "ELF 64-bit LSB relocatable, ARM aarch64" ""
+done
+for src in "$root"/asm/x86_64/*.S; do
+  check x86_64-apple-macos11 "$src" "Mach-O 64-bit x86_64" _
+  check x86_64-linux-gnu "$src" "ELF 64-bit LSB relocatable, x86-64" ""
+done
+# The switch itself must be there on every target.
+for obj in "$out"/*switch*.o; do
+  "$nm" "$obj" | grep -qE " T _?cfs_switch$" || { echo "FAIL $obj: no cfs_switch"; fail=1; }
+done
+exit $fail
