@@ -84,9 +84,10 @@ lldb-%: setup
 bench-%: setup
 	@test -n "$(call chapter_dir,$*)" || { echo "no chapter $*"; exit 1; }
 	cmake --preset release >/dev/null
-	cmake --build --preset release --target ch$*_bench
-	./build/release/$(call chapter_dir,$*)/ch$*_bench \
-	  --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
+	cmake --build --preset release
+	for b in ./build/release/$(call chapter_dir,$*)/ch$*_bench_*; do \
+	  echo "=== $$b"; $$b --benchmark_repetitions=3 --benchmark_report_aggregates_only=true; \
+	done
 
 diff-%:
 	@test -n "$(call chapter_dir,$*)" || { echo "no chapter $*"; exit 1; }

@@ -87,14 +87,17 @@ find_package(Python3 COMPONENTS Interpreter)
 set(CFS_TEST_ENV "ASAN_OPTIONS=detect_stack_use_after_return=1:detect_leaks=1"
                  "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
 
-# cfs_chapter(NUMBER nn [SOURCES ...] DEMO file TESTS files... [BENCH file]
+find_program(CFS_VALGRIND valgrind)
+
+# cfs_chapter(NUMBER nn [SOURCES ...] DEMO file TESTS files... [BENCH files...]
 #             [WALKTHROUGH_CHECK script.py])
 #
 # Defines chNN_demo, chNN_tests (doctest; every test name starts "chNN/"),
-# chNN_bench when Google Benchmark is there, and the tests that run the
-# demo and the lldb walk-through.
+# one chNN_bench_<name> per bench/bench_<name>.cpp when Google Benchmark is
+# there, and the tests that run the demo, the lldb walk-through and, in the
+# plain native build, the whole test binary under valgrind.
 function(cfs_chapter)
-  cmake_parse_arguments(C "" "NUMBER;DEMO;BENCH;WALKTHROUGH_CHECK" "SOURCES;TESTS" ${ARGN})
+  cmake_parse_arguments(C "" "NUMBER;DEMO;WALKTHROUGH_CHECK" "SOURCES;TESTS;BENCH" ${ARGN})
   set(ch "ch${C_NUMBER}")
 
   add_executable(${ch}_demo ${C_DEMO} ${C_SOURCES})
@@ -107,9 +110,21 @@ function(cfs_chapter)
   doctest_discover_tests(${ch}_tests TEST_PREFIX "${ch}/"
     PROPERTIES ENVIRONMENT "${CFS_TEST_ENV}")
 
-  if(C_BENCH AND benchmark_FOUND AND Boost_FOUND)
-    add_executable(${ch}_bench ${C_BENCH} ${C_SOURCES})
-    target_link_libraries(${ch}_bench PRIVATE cfs_asm benchmark::benchmark Boost::context)
+  if(benchmark_FOUND AND Boost_FOUND)
+    foreach(bench IN LISTS C_BENCH)
+      get_filename_component(name "${bench}" NAME_WE)
+      string(REGEX REPLACE "^bench_" "" name "${name}")
+      add_executable(${ch}_bench_${name} ${bench} ${C_SOURCES})
+      target_link_libraries(${ch}_bench_${name} PRIVATE cfs_asm benchmark::benchmark Boost::context)
+    endforeach()
+  endif()
+
+  # valgrind: no errors, no leaks, in the whole test binary.
+  if(CFS_VALGRIND AND NOT CMAKE_CROSSCOMPILING AND NOT CFS_SANITIZE)
+    add_test(NAME ${ch}/valgrind
+      COMMAND ${CFS_VALGRIND} --quiet --error-exitcode=1 --leak-check=full
+              --errors-for-leak-kinds=definite $<TARGET_FILE:${ch}_tests>)
+    set_tests_properties(${ch}/valgrind PROPERTIES TIMEOUT 600)
   endif()
 
   # The lldb walk-through: natively, or under qemu's gdb stub when cross.

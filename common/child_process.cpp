@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <stdexcept>
 #include <string>
@@ -21,6 +22,9 @@ ChildResult run_in_child(const std::function<void()>& body) {
     close(fds[0]);
     dup2(fds[1], STDERR_FILENO);
     close(fds[1]);
+    // Die the default way on a crash: test frameworks (doctest) install
+    // handlers for these that would report and carry on in the child.
+    for (int sig : {SIGABRT, SIGSEGV, SIGBUS, SIGILL, SIGFPE}) std::signal(sig, SIG_DFL);
     body();
     std::fflush(nullptr);
     _exit(0);

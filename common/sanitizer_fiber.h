@@ -25,6 +25,7 @@
 #endif
 
 #if defined(CFS_ASAN)
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
 
@@ -49,6 +50,17 @@ inline void finish_switch(void* fake_stack_save, const void** old_bottom, std::s
   __sanitizer_finish_switch_fiber(fake_stack_save, old_bottom, old_size);
 #else
   (void)fake_stack_save, (void)old_bottom, (void)old_size;
+#endif
+}
+
+/// Forgets ASan's poisoning of [lo, lo + size): a stack whose frames never
+/// returned (its coroutine was abandoned or ended with a final switch) still
+/// has poisoned red zones, which must not trouble the stack's next user.
+inline void unpoison(const void* lo, std::size_t size) {
+#if defined(CFS_ASAN)
+  ASAN_UNPOISON_MEMORY_REGION(lo, size);
+#else
+  (void)lo, (void)size;
 #endif
 }
 
