@@ -1,0 +1,232 @@
+// coroutine.cpp: resume, yield, finish and destroy, on top of cfs_switch.
+#include "coroutine.h"
+
+#include <cxxabi.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "../../common/sanitizer_fiber.h"
+#include "stack_pool.h"
+
+extern "C" {
+cfs::detail::cfs_coroutine_record* cfs_live_coroutines = nullptr;
+}
+
+namespace cfs {
+
+const char* to_string(Status status) {
+  switch (status) {
+    case Status::suspended: return "suspended";
+    case Status::running: return "running";
+    case Status::normal: return "normal";
+    case Status::dead: return "dead";
+  }
+  return "?";
+}
+
+namespace detail {
+
+namespace {
+
+std::mutex g_registry_mutex;  // guards cfs_live_coroutines
+
+//! [current]
+// The coroutine running on this thread. Always read and written through
+// these two functions, never inlined: a coroutine may be resumed on another
+// thread, and a compiler that kept the address of a thread_local in a
+// register across a switch would read the old thread's variable.
+thread_local ControlBlock* t_current = nullptr;
+__attribute__((noinline)) ControlBlock* get_current() noexcept { return t_current; }
+__attribute__((noinline)) void set_current(ControlBlock* cb) noexcept { t_current = cb; }
+//! [current]
+
+std::string demangle(const char* name) {
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> out(abi::__cxa_demangle(name, nullptr, nullptr, &status),
+                                            std::free);
+  return status == 0 && out ? out.get() : name;
+}
+
+}  // namespace
+
+ControlBlock::ControlBlock(const StackMemory& stack, bool pooled, const char* body_type)
+    : resumed_from_(nullptr), pooled_(pooled) {
+  // Frames go below this object, which sits at the very top of the stack.
+  self_.sp = cfs_prepare(this, &ControlBlock::entry);
+  self_.stack_lo = stack.lo();
+  self_.stack_size = stack.size();
+  running_stack_ = {stack.lo() - stack.guard_size(), stack.lo(), stack.hi()};
+  record_ = {nullptr, nullptr, &self_.sp, stack.lo(), stack.hi(),
+             static_cast<int>(Status::suspended), body_type};
+  std::lock_guard lock(g_registry_mutex);
+  record_.next = cfs_live_coroutines;
+  if (record_.next) record_.next->prev = &record_;
+  cfs_live_coroutines = &record_;
+}
+
+ControlBlock::~ControlBlock() {
+  std::lock_guard lock(g_registry_mutex);
+  if (record_.prev) record_.prev->next = record_.next;
+  else cfs_live_coroutines = record_.next;
+  if (record_.next) record_.next->prev = record_.prev;
+}
+
+ControlBlock* ControlBlock::current() noexcept { return get_current(); }
+
+void ControlBlock::check_resumable() const {
+  switch (status_) {
+    case Status::suspended:
+      return;
+    case Status::running:
+      throw CoroutineError(
+          "cfs: resume() of a coroutine that is running: a coroutine cannot resume itself");
+    case Status::normal:
+      throw CoroutineError(
+          "cfs: resume() of a coroutine in state normal: it is waiting for a coroutine it "
+          "resumed, and only that one's yield() may continue it");
+    case Status::dead:
+      throw CoroutineError("cfs: resume() of a dead coroutine: its body has already finished");
+  }
+}
+
+//! [resume]
+void ControlBlock::resume(void* slot, const std::type_info& type, WakeUp why,
+                          std::exception_ptr error) {
+  check_resumable();
+  if (!started_ && why != WakeUp::resume) {  // cancelled before it ever ran:
+    set_status(Status::dead);                // the body never runs
+    return;
+  }
+  overflow::prepare_thread();
+  ControlBlock* from = get_current();  // null: the thread's own stack
+  if (from) from->set_status(Status::normal);
+  slot_ = slot;
+  slot_type_ = &type;
+  wake_ = why;
+  wake_error_ = std::move(error);
+  resumer_exception_ = std::current_exception();
+  resumed_from_ = from;
+  started_ = true;
+  set_status(Status::running);
+  set_current(this);
+  overflow::set_running(&running_stack_);
+
+  jump(resumer_, self_, this);  // runs the body until it yields or finishes
+
+  set_current(from);
+  overflow::set_running(from ? &from->running_stack_ : nullptr);
+  if (from) from->set_status(Status::running);
+  slot_ = nullptr;
+  resumer_exception_ = nullptr;
+  if (body_error_) std::rethrow_exception(std::exchange(body_error_, nullptr));
+}
+//! [resume]
+
+//! [suspend]
+void ControlBlock::suspend() {
+  set_status(Status::suspended);
+  // Back to the resumer. When we get here again, somebody resumed us,
+  // maybe from another coroutine or another thread: learn its stack.
+  sanitizer::start_switch(&self_.fake_stack, resumer_.stack_lo, resumer_.stack_size);
+  cfs_switch(&self_.sp, resumer_.sp, nullptr);
+  sanitizer::finish_switch(self_.fake_stack, &resumer_.stack_lo, &resumer_.stack_size);
+  switch (wake_) {
+    case WakeUp::resume:
+      return;
+    case WakeUp::unwind:
+      throw ForcedUnwind{};  // our owner is destroying us: unwind the stack
+    case WakeUp::rethrow:
+      wake_ = WakeUp::resume;
+      std::rethrow_exception(std::exchange(wake_error_, nullptr));
+  }
+}
+//! [suspend]
+
+//! [entry]
+void ControlBlock::entry(void* arg) {
+  auto* cb = static_cast<ControlBlock*>(arg);
+  sanitizer::finish_switch(nullptr, &cb->resumer_.stack_lo, &cb->resumer_.stack_size);
+  try {
+    cb->run();
+  } catch (const ForcedUnwind&) {
+    // The owner destroyed us while suspended: the stack is unwound, done.
+  } catch (...) {
+    cb->body_error_ = std::current_exception();  // resume() rethrows it
+  }
+  cb->finish();  // outside the catch blocks: never switch inside one
+}
+
+void ControlBlock::finish() {
+  set_status(Status::dead);
+  // The last switch out: this stack is never resumed, so tell ASan to drop
+  // its fake stack (nullptr), and never come back.
+  sanitizer::start_switch(nullptr, resumer_.stack_lo, resumer_.stack_size);
+  cfs_switch(&self_.sp, resumer_.sp, nullptr);
+  std::fprintf(stderr, "cfs: a finished coroutine was resumed\n");
+  std::abort();
+}
+//! [entry]
+
+void ControlBlock::yield_value(const std::type_info& type, void (*deliver)(void*, void*),
+                               void* value) {
+  ControlBlock* cb = get_current();
+  if (cb == nullptr) {
+    throw CoroutineError("cfs: yield() called outside any coroutine (on the thread's own stack)");
+  }
+  if (cb->wake_ == WakeUp::unwind) throw ForcedUnwind{};  // still unwinding: no more yields
+  if (std::current_exception() != cb->resumer_exception_) {
+    throw CoroutineError(
+        "cfs: yield() inside a catch block: the C++ runtime keeps the exceptions being "
+        "handled per thread, and switching stacks there would mix the coroutine's up with "
+        "the resumer's; yield after the catch block instead");
+  }
+  check_yield_type(type, *cb->slot_type_);
+  if (cb->slot_ != nullptr && deliver != nullptr) deliver(cb->slot_, value);
+  cb->suspend();
+}
+
+void check_yield_type(const std::type_info& yielded, const std::type_info& expected) {
+  if (yielded == expected) return;
+  throw CoroutineError("cfs: yield<" + demangle(yielded.name()) + ">() inside a Coroutine<" +
+                       demangle(expected.name()) + ">: yield exactly the coroutine's type, "
+                       "e.g. cfs::yield<" + demangle(expected.name()) + ">(value)");
+}
+
+//! [destroy]
+void ControlBlock::destroy(ControlBlock* cb) noexcept {
+  if (cb->status_ == Status::running || cb->status_ == Status::normal) {
+    std::fprintf(stderr,
+                 "cfs: a Coroutine was destroyed while %s: its stack is in use (it is %s), "
+                 "so it cannot be freed; destroy coroutines only when they are suspended "
+                 "or dead\n",
+                 to_string(cb->status_),
+                 cb->status_ == Status::running ? "executing the destruction itself"
+                                                : "waiting for a coroutine it resumed");
+    std::abort();
+  }
+  if (cb->status_ == Status::suspended && cb->started_) {
+    try {
+      cb->resume(nullptr, typeid(void), WakeUp::unwind);  // yield() throws ForcedUnwind
+    } catch (...) {
+      // The body threw something else while unwinding; a destructor cannot
+      // pass it on.
+    }
+  }
+  StackMemory stack = std::move(cb->stack_);
+  bool pooled = cb->pooled_;
+  cb->~ControlBlock();  // the body, its arguments, the registry entry
+  stack_pool::release(std::move(stack), pooled);
+}
+//! [destroy]
+
+}  // namespace detail
+
+void yield() { detail::ControlBlock::yield_value(typeid(void), nullptr, nullptr); }
+
+bool in_coroutine() noexcept { return detail::ControlBlock::current() != nullptr; }
+
+}  // namespace cfs

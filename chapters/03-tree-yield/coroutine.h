@@ -1,0 +1,288 @@
+// coroutine.h: a stackful, asymmetric coroutine on top of chapter 01's switch.
+//
+//   cfs::Coroutine<int> counter([](int from, int to) {
+//     for (int i = from; i < to; ++i) cfs::yield(i);
+//   }, 1, 4);
+//   while (auto v = counter.resume()) std::printf("%d\n", *v);  // 1 2 3
+//
+// - Stackful: the body runs on its own stack, so yield() works from any
+//   depth of ordinary function calls inside it.
+// - Asymmetric: resume() goes into a coroutine, yield() goes back to whoever
+//   resumed it last. Values flow one way, from the yielder to the resumer.
+// - The function and its arguments are copied into the coroutine when it is
+//   created (std::ref passes a reference, as with std::thread) and applied
+//   on its own stack at the first resume().
+#pragma once
+
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <new>
+#include <optional>
+#include <stdexcept>
+#include <tuple>
+#include <type_traits>
+#include <typeinfo>
+#include <utility>
+
+#include "context.h"
+#include "overflow_handler.h"
+#include "stack_memory.h"
+#include "stack_pool.h"
+
+namespace cfs {
+
+//! [status]
+/// The states of a coroutine, as in Lua.
+enum class Status {
+  suspended,  ///< not started yet, or stopped in yield(): resume() may run it
+  running,    ///< executing right now (it is the current coroutine)
+  normal,     ///< alive but not running: it resumed another coroutine
+  dead,       ///< its body returned or threw: it can never run again
+};
+//! [status]
+
+/// "suspended", "running", "normal" or "dead".
+const char* to_string(Status status);
+
+/// Misuse of a coroutine: resuming a dead, running or normal one, yielding
+/// outside any coroutine or with the wrong type. The message says what was
+/// done and in which state.
+class CoroutineError : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
+/// What yield() throws inside a suspended coroutine that is being destroyed,
+/// so that its stack unwinds and its locals' destructors run. It is not a
+/// std::exception on purpose; a `catch (...)` in the body must rethrow it.
+struct ForcedUnwind {};
+
+namespace detail {
+
+/// What the debugger sees of every live coroutine (a plain C layout: the
+/// lldb command in cfs_lldb.py reads it from memory).
+extern "C" struct cfs_coroutine_record {
+  cfs_coroutine_record* next;  ///< the next live coroutine, or null
+  cfs_coroutine_record* prev;
+  void* const* saved_sp;       ///< where its sp is saved while it is not running
+  const void* stack_lo;        ///< its stack: [stack_lo, stack_hi)
+  const void* stack_hi;
+  int status;                  ///< a cfs::Status
+  const char* body_type;       ///< typeid(body).name(), mangled
+};
+
+/// Why a suspended coroutine is being resumed.
+enum class WakeUp { resume, unwind, rethrow };
+
+/// Everything a coroutine owns except its body. It lives at the top of the
+/// coroutine's own stack: creating a coroutine allocates nothing else.
+class ControlBlock {
+ public:
+  /// Sets up the first frame on `stack` (below this object, which lives at
+  /// its top) and registers the coroutine. The stack is adopted later.
+  ControlBlock(const StackMemory& stack, bool pooled, const char* body_type);
+  /// Takes ownership of the stack this object lives on.
+  void adopt(StackMemory stack) { stack_ = std::move(stack); }
+  ControlBlock(const ControlBlock&) = delete;
+  ControlBlock& operator=(const ControlBlock&) = delete;
+
+  Status status() const { return status_; }
+
+  /// Runs the coroutine until it yields or finishes. `slot` is where a
+  /// yield(value) constructs its value, `type` the type it must have.
+  /// Throws CoroutineError on misuse, or rethrows what the body threw.
+  void resume(void* slot, const std::type_info& type, WakeUp why = WakeUp::resume,
+              std::exception_ptr error = nullptr);
+
+  /// Destroys the coroutine; unwinds its stack first if it is suspended
+  /// inside its body. Aborts with a message if it is running or normal.
+  static void destroy(ControlBlock* cb) noexcept;
+
+  /// The coroutine running on this thread, or null.
+  static ControlBlock* current() noexcept;
+
+  /// Gives `value` (of `type`) to the resumer and suspends; called by
+  /// cfs::yield(). `deliver` constructs the value in the resumer's slot.
+  static void yield_value(const std::type_info& type, void (*deliver)(void* slot, void* value),
+                          void* value);
+
+ protected:
+  virtual ~ControlBlock();
+  /// Calls the body with its arguments (Body<F, Args...> below).
+  virtual void run() = 0;
+
+ private:
+  static void entry(void* arg);
+  [[noreturn]] void finish();
+  void suspend();
+  void check_resumable() const;
+  void set_status(Status s) {
+    status_ = s;
+    record_.status = static_cast<int>(s);
+  }
+
+  Context self_;                 ///< this coroutine's side of the switch
+  Context resumer_;              ///< whoever resumed it last
+  ControlBlock* resumed_from_;   ///< the coroutine that resumed us (normal now)
+  Status status_ = Status::suspended;
+  bool started_ = false;
+  WakeUp wake_ = WakeUp::resume;
+  std::exception_ptr wake_error_;   ///< for WakeUp::rethrow
+  std::exception_ptr body_error_;   ///< what the body threw, for resume()
+  std::exception_ptr resumer_exception_;  ///< the exception being handled by the resumer
+  void* slot_ = nullptr;
+  const std::type_info* slot_type_ = nullptr;
+  StackMemory stack_;
+  bool pooled_;
+  overflow::RunningStack running_stack_;
+  cfs_coroutine_record record_;
+
+  template <class F, class... Args>
+  friend class Body;
+};
+
+/// The body and its arguments, copied in (decayed, as std::thread does).
+template <class F, class... Args>
+class Body final : public ControlBlock {
+ public:
+  template <class G, class... A>
+  Body(const StackMemory& stack, bool pooled, G&& f, A&&... args)
+      : ControlBlock(stack, pooled, typeid(F).name()),
+        f_(std::forward<G>(f)),
+        args_(std::forward<A>(args)...) {}
+
+ private:
+  void run() override { std::apply(std::move(f_), std::move(args_)); }
+  F f_;
+  std::tuple<Args...> args_;
+};
+
+/// Makes a Body at the top of a fresh stack (see ControlBlock).
+template <class F, class... Args>
+ControlBlock* make_body(const StackOptions& options, F&& f, Args&&... args);
+
+void check_yield_type(const std::type_info& yielded, const std::type_info& expected);
+
+}  // namespace detail
+
+//! [coroutine-class]
+/// A coroutine that yields values of type Y (or nothing, for Y = void).
+template <class Y>
+class Coroutine {
+ public:
+  /// Copies `f` and `args` into a new coroutine with a default stack. The
+  /// body does not run until the first resume().
+  template <class F, class... Args>
+    requires(!std::is_same_v<std::decay_t<F>, StackOptions>)
+  explicit Coroutine(F&& f, Args&&... args)
+      : Coroutine(StackOptions{}, std::forward<F>(f), std::forward<Args>(args)...) {}
+
+  /// The same, with a stack made as `options` say.
+  template <class F, class... Args>
+  Coroutine(const StackOptions& options, F&& f, Args&&... args)
+      : cb_(detail::make_body(options, std::forward<F>(f), std::forward<Args>(args)...)) {}
+
+  /// Runs the body until its next yield(value), and returns that value; or
+  /// until it finishes, and returns an empty optional. Rethrows, once, what
+  /// the body threw. For Y = void: returns whether the coroutine is still
+  /// alive (it yielded rather than finished).
+  auto resume() { return resume_as(detail::WakeUp::resume, nullptr); }
+
+  /// Resumes the coroutine, making its pending yield() throw `error`
+  /// instead of returning: how an event loop cancels a waiting coroutine
+  /// (chapter 05). Returns like resume().
+  auto resume_throwing(std::exception_ptr error) {
+    return resume_as(detail::WakeUp::rethrow, std::move(error));
+  }
+
+  /// Its state; a moved-from (empty) coroutine reports dead.
+  Status status() const { return cb_ ? cb_->status() : Status::dead; }
+  /// True if this object was moved from (it owns no coroutine).
+  bool empty() const { return cb_ == nullptr; }
+
+  /// Destroying a suspended coroutine unwinds its stack (ForcedUnwind);
+  /// one that never started never runs its body.
+  ~Coroutine() { reset(); }
+  Coroutine(Coroutine&& other) noexcept : cb_(std::exchange(other.cb_, nullptr)) {}
+  Coroutine& operator=(Coroutine&& other) noexcept {
+    if (this != &other) {
+      reset();
+      cb_ = std::exchange(other.cb_, nullptr);
+    }
+    return *this;
+  }
+  Coroutine(const Coroutine&) = delete;
+  Coroutine& operator=(const Coroutine&) = delete;
+
+ private:
+  auto resume_as(detail::WakeUp why, std::exception_ptr error) {
+    if (!cb_) throw CoroutineError("cfs: resume() of an empty Coroutine (it was moved from)");
+    if constexpr (std::is_void_v<Y>) {
+      cb_->resume(nullptr, typeid(void), why, std::move(error));
+      return cb_->status() != Status::dead;
+    } else {
+      std::optional<Y> out;  // yield(value) constructs the value right here
+      cb_->resume(&out, typeid(Y), why, std::move(error));
+      return out;
+    }
+  }
+  void reset() noexcept {
+    if (cb_) detail::ControlBlock::destroy(std::exchange(cb_, nullptr));
+  }
+  detail::ControlBlock* cb_;
+};
+//! [coroutine-class]
+
+//! [yield]
+/// Inside a Coroutine<Y>: hands `value` to the resumer and suspends until
+/// resumed. Works from any depth of calls inside the body. The type must be
+/// exactly Y (write yield<long>(1) in a Coroutine<long>); anything else, or
+/// a call outside any coroutine, throws CoroutineError.
+template <class Y>
+void yield(Y value) {
+  detail::ControlBlock::yield_value(
+      typeid(Y),
+      [](void* slot, void* v) {
+        static_cast<std::optional<Y>*>(slot)->emplace(std::move(*static_cast<Y*>(v)));
+      },
+      &value);
+}
+
+/// Inside a Coroutine<void>: suspends until resumed.
+void yield();
+//! [yield]
+
+/// True when called from inside a coroutine body (at any depth).
+bool in_coroutine() noexcept;
+
+template <class F, class... Args>
+detail::ControlBlock* detail::make_body(const StackOptions& options, F&& f, Args&&... args) {
+  using B = Body<std::decay_t<F>, std::decay_t<Args>...>;
+  StackMemory stack = stack_pool::acquire(options);
+  // Place the Body at the very top of the stack, aligned for its type; the
+  // coroutine's frames start below it.
+  auto top = reinterpret_cast<std::uintptr_t>(stack.hi());
+  auto at = (top - sizeof(B)) & ~(std::uintptr_t{alignof(B)} - 1);
+  if (top - at > stack.size() / 2) {
+    throw CoroutineError("cfs: the coroutine's function and arguments take more than half its stack");
+  }
+  // Build the Body in place; if copying f or args throws, the stack goes
+  // back to the pool (the Body owns its stack only once it exists).
+  B* body;
+  try {
+    body = new (reinterpret_cast<void*>(at))
+        B(stack, options.pooled, std::forward<F>(f), std::forward<Args>(args)...);
+  } catch (...) {
+    stack_pool::release(std::move(stack), options.pooled);
+    throw;
+  }
+  body->adopt(std::move(stack));
+  return body;
+}
+
+}  // namespace cfs
+
+/// The live coroutines of the process, newest first, linked through
+/// cfs_coroutine_record::next. For debuggers: cfs_lldb.py walks it.
+extern "C" cfs::detail::cfs_coroutine_record* cfs_live_coroutines;
