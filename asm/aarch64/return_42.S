@@ -8,9 +8,11 @@
  */
 #include "../asm_macros.h"
 
+/* [return-42] */
 FUNC_BEGIN cfs_return_42
     mov     w0, #42                 /* the result register                   */
     ret                             /* back to x30 = the caller              */
 FUNC_END cfs_return_42
+/* [return-42] */
 
 NO_EXEC_STACK

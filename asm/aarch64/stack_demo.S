@@ -19,15 +19,18 @@
  * AArch64 has no push/pop; `stp`/`ldp` store and load a pair of registers
  * at sp plus an offset. What the stack looks like after the stores:
  *
+ * [picture]
  *   sp_on_entry   -> +-------+
  *         sp + 24    |   b   |  second register of the pair: higher address
  *         sp + 16    |   a   |  first register: lower address
  *         sp + 8     |   0   |
  *         sp + 0     |   0   |
  *   sp_after_push -> +-------+
+ * [picture]
  */
 #include "../asm_macros.h"
 
+/* [demo] */
 FUNC_BEGIN cfs_stack_demo
     /* x0 = a, x1 = b, x2 = out */
     mov     x9, sp
@@ -48,5 +51,6 @@ FUNC_BEGIN cfs_stack_demo
     stp     x12, x13, [x2, #48]     /* out->popped_first, popped_second      */
     ret
 FUNC_END cfs_stack_demo
+/* [demo] */
 
 NO_EXEC_STACK

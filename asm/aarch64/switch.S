@@ -31,12 +31,14 @@
  *                                     64 bits; the upper halves and v0-v7,
  *                                     v16-v31 are caller-saved)
  *   NZCV, FPSR flags                  caller-saved (not preserved by calls)
- *   FPCR (rounding, FZ, DN)           thread-wide mode, not callee-saved:
- *                                     code that changes it restores it itself
+ *   FPCR (rounding, FZ, DN)           a global register in AAPCS64, not
+ *                                     callee-saved: only support functions
+ *                                     such as fesetround change it
  *
  * 20 slots of 8 bytes = 160 bytes, a multiple of 16, so sp stays 16-byte
  * aligned (AArch64 faults on an sp-relative access with a misaligned sp).
  *
+ * [frame]
  * The saved frame, at the saved sp (lower addresses at the bottom):
  *
  *        +------------------+  <- sp before cfs_switch pushed (16-aligned)
@@ -61,6 +63,7 @@
  *     +8 | d9               |
  *     +0 | d8               |  <- saved sp: the value stored in *save_sp
  *        +------------------+
+ * [frame]
  *
  * Both sides of a switch have this same frame, so the unwind info (.cfi_*)
  * is right before and after sp moves: a debugger stopped anywhere in
@@ -79,6 +82,7 @@
  */
 .macro SWITCH name, use_br, mark
 FUNC_BEGIN \name
+/* [save] */
     /* x0 = save_sp, x1 = to_sp, x2 = arg, x30 = our return address      */
     sub     sp, sp, #160            /* open the frame: 20 slots below sp     */
     .cfi_def_cfa_offset 160
@@ -92,6 +96,7 @@ FUNC_BEGIN \name
     stp     x25, x26, [sp, #112]    /* [sp+112]=x25 [sp+120]=x26             */
     stp     x27, x28, [sp, #128]    /* [sp+128]=x27 [sp+136]=x28             */
     stp     x29, x30, [sp, #144]    /* [sp+144]=fp [sp+152]=lr               */
+/* [save] */
     .cfi_offset x29, -16            /* CFA = sp+160; fp at CFA-16           */
     .cfi_offset x30, -8             /*               lr at CFA-8            */
     .cfi_offset x19, -96
@@ -112,6 +117,7 @@ FUNC_BEGIN \name
     .cfi_offset d13, -120
     .cfi_offset d14, -112
     .cfi_offset d15, -104
+/* [swap] */
     mov     x9, sp                  /* str cannot store sp itself: copy it   */
     str     x9, [x0]                /* *save_sp = sp: this side is suspended */
     mov     sp, x1                  /* THE SWITCH: sp = the other side's     */
@@ -120,6 +126,8 @@ FUNC_BEGIN \name
 .if \mark
 LABEL cfs_switch_new_stack          /* a breakpoint target for walk-throughs */
 .endif
+/* [swap] */
+/* [restore] */
     ldp     d8,  d9,  [sp, #0]      /* pop the other side's registers,       */
     ldp     d10, d11, [sp, #16]     /* slot for slot the same layout         */
     ldp     d12, d13, [sp, #32]
@@ -132,14 +140,33 @@ LABEL cfs_switch_new_stack          /* a breakpoint target for walk-throughs */
     ldp     x29, x30, [sp, #144]    /* x30 = where the other side resumes    */
     add     sp, sp, #160            /* close its frame: sp is back to what   */
     .cfi_def_cfa_offset 0           /* it was before *its* cfs_switch call   */
-    .cfi_restore x29
+    .cfi_restore x29                /* every register is back in itself     */
     .cfi_restore x30
+    .cfi_restore x19
+    .cfi_restore x20
+    .cfi_restore x21
+    .cfi_restore x22
+    .cfi_restore x23
+    .cfi_restore x24
+    .cfi_restore x25
+    .cfi_restore x26
+    .cfi_restore x27
+    .cfi_restore x28
+    .cfi_restore d8
+    .cfi_restore d9
+    .cfi_restore d10
+    .cfi_restore d11
+    .cfi_restore d12
+    .cfi_restore d13
+    .cfi_restore d14
+    .cfi_restore d15
     mov     x0, x2                  /* its cfs_switch "returns" our arg      */
 .if \use_br
     br      x30                     /* jump to x30 (indirect-branch predict) */
 .else
     ret                             /* return to x30 (return-stack predict)  */
 .endif
+/* [restore] */
 FUNC_END \name
 .endm
 
@@ -160,6 +187,7 @@ SWITCH cfs_switch_br, 1, 0
  * and returns the sp to hand to cfs_switch. After cfs_switch pops this
  * frame, sp == stack_top rounded down to 16: aligned, as AAPCS64 requires.
  *
+ * [prepare-picture]
  *   stack_top & ~15 -> +----------------------+
  *              +152   | cfs_trampoline (x30) |
  *              +144   | 0              (x29) |
@@ -167,7 +195,9 @@ SWITCH cfs_switch_br, 1, 0
  *              +64    | entry          (x19) |
  *              +0..   | 0   (d8-d15)         |
  *   returned sp ----> +----------------------+
+ * [prepare-picture]
  */
+/* [prepare] */
 FUNC_BEGIN cfs_prepare
     and     x0, x0, #~15            /* round the top down to 16 bytes        */
     sub     x0, x0, #160            /* room for one saved frame              */
@@ -184,6 +214,7 @@ FUNC_BEGIN cfs_prepare
     stp     xzr, x9,  [x0, #144]    /* x29 = 0, x30 = cfs_trampoline         */
     ret                             /* x0 = the sp to switch to              */
 FUNC_END cfs_prepare
+/* [prepare] */
 
 /*
  * cfs_trampoline: the first code that runs on a fresh stack.
@@ -195,6 +226,7 @@ FUNC_END cfs_prepare
  * stack); if it does, we call cfs_entry_returned(sp), which prints a
  * message and aborts, instead of running off the top of the stack.
  */
+/* [trampoline] */
 FUNC_BEGIN cfs_trampoline
 LOCAL(trampoline):                  /* same address, a file-local name       */
     .cfi_undefined x30              /* no caller: unwinders stop here        */
@@ -203,5 +235,6 @@ LOCAL(trampoline):                  /* same address, a file-local name       */
     bl      SYM(cfs_entry_returned) /* prints and aborts; never returns      */
     brk     #0                      /* unreachable: trap if it ever is       */
 FUNC_END cfs_trampoline
+/* [trampoline] */
 
 NO_EXEC_STACK

@@ -13,11 +13,12 @@ cfs::Stack g_stack(64 * 1024);  // the second stack
 cfs::Context g_main;            // main's side of the switch
 cfs::Context g_coro;            // the other side
 
-/// Prints who is talking, the stack pointer and which stack it lies in.
+/// Prints who is talking, where its frame is (a few bytes above sp) and
+/// which stack that lies in.
 void show(const char* who, const char* what, std::uintptr_t value) {
-  auto sp = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
-  bool on_new = g_stack.contains(reinterpret_cast<void*>(sp));
-  std::printf("[%s] sp=0x%012" PRIxPTR " on the %s  %s %" PRIuPTR "\n", who, sp,
+  auto frame = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+  bool on_new = g_stack.contains(reinterpret_cast<void*>(frame));
+  std::printf("[%s] frame=0x%012" PRIxPTR " on the %s  %s %" PRIuPTR "\n", who, frame,
               on_new ? "new stack " : "main stack", what, value);
 }
 
