@@ -47,6 +47,7 @@ TEST_CASE("destroying a coroutine that never started never runs its body, but fr
   CHECK(log == std::vector<std::string>{"~arg"});
 }
 
+//! [catch-rethrow]
 TEST_CASE("a catch (...) in the body sees the forced unwind and must rethrow it") {
   std::vector<std::string> log;
   {
@@ -63,6 +64,7 @@ TEST_CASE("a catch (...) in the body sees the forced unwind and must rethrow it"
   }
   CHECK(log == std::vector<std::string>{"~local", "saw ForcedUnwind"});
 }
+//! [catch-rethrow]
 
 TEST_CASE("a body that swallows the forced unwind cannot yield again: it is unwound to the end") {
   int yields_after = 0;
@@ -87,6 +89,7 @@ TEST_CASE("a body that swallows the forced unwind cannot yield again: it is unwo
   CHECK(finished);
 }
 
+//! [cancel]
 TEST_CASE("resume_throwing makes the pending yield throw, and the stack unwinds to a handler") {
   std::vector<std::string> log;
   Coroutine<int> c([&log] {
@@ -104,6 +107,7 @@ TEST_CASE("resume_throwing makes the pending yield throw, and the stack unwinds 
   CHECK(log == std::vector<std::string>{"~waiting", "cancelled: timeout"});
   CHECK(c.resume() == std::nullopt);
 }
+//! [cancel]
 
 TEST_CASE("an unhandled exception from resume_throwing comes out of it, once") {
   Coroutine<int> c([] { cfs::yield(1); });
