@@ -35,13 +35,16 @@ namespace {
 std::mutex g_registry_mutex;  // guards cfs_live_coroutines
 
 //! [current]
-// The coroutine running on this thread. Always read and written through
-// these two functions, never inlined: a coroutine may be resumed on another
-// thread, and a compiler that kept the address of a thread_local in a
-// register across a switch would read the old thread's variable.
+// The coroutine running on this thread. A compiler may keep the address of
+// a thread_local in a register for the rest of a function; if that function
+// switched stacks in between and the coroutine was later resumed on another
+// thread, it would go on using the first thread's variable. So the
+// thread_locals are read and written only in functions that never switch:
+// begin_resume(), end_resume(), begin_yield(), current(). resume(),
+// suspend() and yield(), which do switch, never touch them.
 thread_local ControlBlock* t_current = nullptr;
-__attribute__((noinline)) ControlBlock* get_current() noexcept { return t_current; }
-__attribute__((noinline)) void set_current(ControlBlock* cb) noexcept { t_current = cb; }
+ControlBlock* get_current() noexcept { return t_current; }
+void set_current(ControlBlock* cb) noexcept { t_current = cb; }
 //! [current]
 
 std::string demangle(const char* name) {
@@ -53,8 +56,9 @@ std::string demangle(const char* name) {
 
 }  // namespace
 
+//! [control-block]
 ControlBlock::ControlBlock(const StackMemory& stack, bool pooled, const char* body_type)
-    : resumed_from_(nullptr), pooled_(pooled) {
+    : pooled_(pooled) {
   // Frames go below this object, which sits at the very top of the stack.
   self_.sp = cfs_prepare(this, &ControlBlock::entry);
   self_.stack_lo = stack.lo();
@@ -67,6 +71,7 @@ ControlBlock::ControlBlock(const StackMemory& stack, bool pooled, const char* bo
   if (record_.next) record_.next->prev = &record_;
   cfs_live_coroutines = &record_;
 }
+//! [control-block]
 
 ControlBlock::~ControlBlock() {
   std::lock_guard lock(g_registry_mutex);
@@ -77,6 +82,7 @@ ControlBlock::~ControlBlock() {
 
 ControlBlock* ControlBlock::current() noexcept { return get_current(); }
 
+//! [check-resumable]
 void ControlBlock::check_resumable() const {
   switch (status_) {
     case Status::suspended:
@@ -92,48 +98,49 @@ void ControlBlock::check_resumable() const {
       throw CoroutineError("cfs: resume() of a dead coroutine: its body has already finished");
   }
 }
+//! [check-resumable]
 
 //! [resume]
-void ControlBlock::resume(void* slot, const std::type_info& type, WakeUp why,
-                          std::exception_ptr error) {
-  check_resumable();
+// resume(), inline in coroutine.h, is: begin_resume(); jump() into the
+// coroutine, which runs until it yields or finishes; end_resume().
+bool ControlBlock::begin_resume(void* slot, const std::type_info& type, WakeUp why,
+                                std::exception_ptr* error, ControlBlock*& from) {
+  if (status_ != Status::suspended) check_resumable();  // throws
   if (!started_ && why != WakeUp::resume) {  // cancelled before it ever ran:
     set_status(Status::dead);                // the body never runs
-    return;
+    return false;
   }
   overflow::prepare_thread();
-  ControlBlock* from = get_current();  // null: the thread's own stack
+  from = get_current();  // null: the thread's own stack
   if (from) from->set_status(Status::normal);
   slot_ = slot;
   slot_type_ = &type;
   wake_ = why;
-  wake_error_ = std::move(error);
-  resumer_exception_ = std::current_exception();
-  resumed_from_ = from;
+  if (error != nullptr) wake_error_ = std::move(*error);
+  eh_ = eh_globals();  // this thread's, and what it holds now
+  resumer_caught_ = eh_->caught_exceptions;
+  resumer_uncaught_ = eh_->uncaught_exceptions;
   started_ = true;
   set_status(Status::running);
   set_current(this);
   overflow::set_running(&running_stack_);
+  return true;
+}
 
-  jump(resumer_, self_, this);  // runs the body until it yields or finishes
-
+void ControlBlock::end_resume(ControlBlock* from) {
   set_current(from);
   overflow::set_running(from ? &from->running_stack_ : nullptr);
   if (from) from->set_status(Status::running);
   slot_ = nullptr;
-  resumer_exception_ = nullptr;
   if (body_error_) std::rethrow_exception(std::exchange(body_error_, nullptr));
 }
 //! [resume]
 
 //! [suspend]
-void ControlBlock::suspend() {
-  set_status(Status::suspended);
-  // Back to the resumer. When we get here again, somebody resumed us,
-  // maybe from another coroutine or another thread: learn its stack.
-  sanitizer::start_switch(&self_.fake_stack, resumer_.stack_lo, resumer_.stack_size);
-  cfs_switch(&self_.sp, resumer_.sp, nullptr);
-  sanitizer::finish_switch(self_.fake_stack, &resumer_.stack_lo, &resumer_.stack_size);
+// suspend(), inline in coroutine.h, switches back to the resumer with the
+// annotations written out; when it is resumed with anything but
+// WakeUp::resume, the pending yield ends here instead of returning.
+void ControlBlock::woken_to_throw() {
   switch (wake_) {
     case WakeUp::resume:
       return;
@@ -171,23 +178,36 @@ void ControlBlock::finish() {
 }
 //! [entry]
 
-void ControlBlock::yield_value(const std::type_info& type, void (*deliver)(void*, void*),
-                               void* value) {
+//! [yield-value]
+// yield_value(), inline in coroutine.h, is begin_yield(), then suspend().
+ControlBlock* ControlBlock::begin_yield(const std::type_info& type, void (*deliver)(void*, void*),
+                                       void* value) {
   ControlBlock* cb = get_current();
   if (cb == nullptr) {
     throw CoroutineError("cfs: yield() called outside any coroutine (on the thread's own stack)");
   }
+  // The thread's exception state must be as the resumer left it: no
+  // exception in flight (a yield from a destructor during unwinding) and no
+  // catch block entered since (see eh_globals.h).
+  if (cb->eh_->uncaught_exceptions != cb->resumer_uncaught_) {
+    std::fprintf(stderr,
+                 "cfs: yield() while an exception is propagating (from a destructor during "
+                 "stack unwinding): the coroutine cannot be suspended half-way through "
+                 "unwinding; do not yield in destructors\n");
+    std::abort();
+  }
   if (cb->wake_ == WakeUp::unwind) throw ForcedUnwind{};  // still unwinding: no more yields
-  if (std::current_exception() != cb->resumer_exception_) {
+  if (cb->eh_->caught_exceptions != cb->resumer_caught_) {
     throw CoroutineError(
         "cfs: yield() inside a catch block: the C++ runtime keeps the exceptions being "
         "handled per thread, and switching stacks there would mix the coroutine's up with "
         "the resumer's; yield after the catch block instead");
   }
-  check_yield_type(type, *cb->slot_type_);
+  if (&type != cb->slot_type_) check_yield_type(type, *cb->slot_type_);
   if (cb->slot_ != nullptr && deliver != nullptr) deliver(cb->slot_, value);
-  cb->suspend();
+  return cb;
 }
+//! [yield-value]
 
 void check_yield_type(const std::type_info& yielded, const std::type_info& expected) {
   if (yielded == expected) return;

@@ -20,9 +20,6 @@ namespace {
 struct sigaction g_previous_segv;
 struct sigaction g_previous_bus;
 
-// Read by the handler: a plain pointer, set with a relaxed store by the
-// thread itself, so no lock and no allocation in the handler.
-thread_local const RunningStack* t_running = nullptr;
 
 // --- formatting without printf (printf is not async-signal-safe) ----------
 struct Line {
@@ -88,6 +85,7 @@ void on_fault(int sig, siginfo_t* info, void* ctx) {
 }
 //! [overflow-handler]
 
+//! [install-handler]
 void install_process_handler() {
   struct sigaction sa;
   std::memset(&sa, 0, sizeof sa);
@@ -97,6 +95,7 @@ void install_process_handler() {
   sigaction(SIGSEGV, &sa, &g_previous_segv);
   sigaction(SIGBUS, &sa, &g_previous_bus);  // macOS reports guard hits as SIGBUS
 }
+//! [install-handler]
 
 /// This thread's alternate signal stack, unmapped when the thread ends.
 struct AltStack {
@@ -136,7 +135,10 @@ void install_once() {
   if (g_installed.load()) return;
   static bool atfork_registered = false;
   if (!atfork_registered) {
-    pthread_atfork(nullptr, nullptr, [] { g_installed.store(false); });
+    pthread_atfork(nullptr, nullptr, [] {
+      g_installed.store(false);
+      t_prepared = false;  // the child's one thread is a copy of this one
+    });
     atfork_registered = true;
   }
   install_process_handler();
@@ -145,11 +147,16 @@ void install_once() {
 
 }  // namespace
 
-void prepare_thread() {
-  if (!g_installed.load(std::memory_order_relaxed)) install_once();
-  thread_local AltStack alt;
-}
+constinit thread_local bool t_prepared = false;
 
-void set_running(const RunningStack* stack) { t_running = stack; }
+// Read by the handler: a plain pointer, written by the thread itself, so no
+// lock and no allocation in the handler.
+constinit thread_local const RunningStack* t_running = nullptr;
+
+void prepare_thread_first_time() {
+  if (!g_installed.load()) install_once();
+  thread_local AltStack alt;
+  t_prepared = true;
+}
 
 }  // namespace cfs::overflow

@@ -25,6 +25,7 @@ namespace cfs {
 /// on Apple Silicon. Guard pages and stack sizes are multiples of it.
 std::size_t page_size();
 
+//! [stack-options]
 /// How a coroutine's stack is made.
 struct StackOptions {
   /// Usable bytes, rounded up to whole pages.
@@ -37,6 +38,7 @@ struct StackOptions {
   /// Reuse stacks of the same size and guard from a per-thread pool.
   bool pooled = true;
 };
+//! [stack-options]
 
 /// Thrown when the memory for a stack cannot be had.
 class StackError : public std::runtime_error {

@@ -14,6 +14,7 @@ namespace {
 thread_local std::vector<StackMemory> t_pool;
 }  // namespace
 
+//! [pool]
 StackMemory acquire(const StackOptions& options) {
   if (options.pooled) {
     const std::size_t want = (options.size + page_size() - 1) / page_size() * page_size();
@@ -34,6 +35,7 @@ void release(StackMemory stack, bool pooled) {
   sanitizer::unpoison(stack.lo(), stack.size());
   t_pool.push_back(std::move(stack));
 }
+//! [pool]
 
 std::size_t size() { return t_pool.size(); }
 

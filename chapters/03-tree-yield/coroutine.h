@@ -26,6 +26,7 @@
 #include <utility>
 
 #include "context.h"
+#include "eh_globals.h"
 #include "overflow_handler.h"
 #include "stack_memory.h"
 #include "stack_pool.h"
@@ -53,13 +54,16 @@ class CoroutineError : public std::logic_error {
   using std::logic_error::logic_error;
 };
 
+//! [forced-unwind]
 /// What yield() throws inside a suspended coroutine that is being destroyed,
 /// so that its stack unwinds and its locals' destructors run. It is not a
 /// std::exception on purpose; a `catch (...)` in the body must rethrow it.
 struct ForcedUnwind {};
+//! [forced-unwind]
 
 namespace detail {
 
+//! [record]
 /// What the debugger sees of every live coroutine (a plain C layout: the
 /// lldb command in cfs_lldb.py reads it from memory).
 extern "C" struct cfs_coroutine_record {
@@ -71,6 +75,7 @@ extern "C" struct cfs_coroutine_record {
   int status;                  ///< a cfs::Status
   const char* body_type;       ///< typeid(body).name(), mangled
 };
+//! [record]
 
 /// Why a suspended coroutine is being resumed.
 enum class WakeUp { resume, unwind, rethrow };
@@ -92,8 +97,22 @@ class ControlBlock {
   /// Runs the coroutine until it yields or finishes. `slot` is where a
   /// yield(value) constructs its value, `type` the type it must have.
   /// Throws CoroutineError on misuse, or rethrows what the body threw.
+  ///
+  /// Inline, like yield_value() and suspend(), so that cfs_switch is called
+  /// from the caller's own frame: a function whose frame is live across a
+  /// switch returns later through a return-stack buffer that the other side
+  /// has filled, and that return is mispredicted (chapter 01 met the same
+  /// effect with `ret`; notes/benchmarks.md has the prices). Everything
+  /// else is out of line, in begin_resume() and end_resume().
+  /// `why` and `error` (null for WakeUp::resume) say how a pending yield()
+  /// ends: by returning, or by throwing ForcedUnwind or *error.
   void resume(void* slot, const std::type_info& type, WakeUp why = WakeUp::resume,
-              std::exception_ptr error = nullptr);
+              std::exception_ptr* error = nullptr) {
+    ControlBlock* from = nullptr;
+    if (!begin_resume(slot, type, why, error, from)) return;
+    jump(resumer_, self_, this);  // runs the body until it yields or finishes
+    end_resume(from);
+  }
 
   /// Destroys the coroutine; unwinds its stack first if it is suspended
   /// inside its body. Aborts with a message if it is running or normal.
@@ -105,7 +124,9 @@ class ControlBlock {
   /// Gives `value` (of `type`) to the resumer and suspends; called by
   /// cfs::yield(). `deliver` constructs the value in the resumer's slot.
   static void yield_value(const std::type_info& type, void (*deliver)(void* slot, void* value),
-                          void* value);
+                          void* value) {
+    begin_yield(type, deliver, value)->suspend();
+  }
 
  protected:
   virtual ~ControlBlock();
@@ -115,7 +136,21 @@ class ControlBlock {
  private:
   static void entry(void* arg);
   [[noreturn]] void finish();
-  void suspend();
+  bool begin_resume(void* slot, const std::type_info& type, WakeUp why,
+                    std::exception_ptr* error, ControlBlock*& from);
+  void end_resume(ControlBlock* from);
+  static ControlBlock* begin_yield(const std::type_info& type,
+                                   void (*deliver)(void* slot, void* value), void* value);
+  /// Back to the resumer. When we get here again, somebody resumed us,
+  /// maybe from another coroutine or another thread: learn its stack.
+  void suspend() {
+    set_status(Status::suspended);
+    sanitizer::start_switch(&self_.fake_stack, resumer_.stack_lo, resumer_.stack_size);
+    cfs_switch(&self_.sp, resumer_.sp, nullptr);
+    sanitizer::finish_switch(self_.fake_stack, &resumer_.stack_lo, &resumer_.stack_size);
+    if (wake_ != WakeUp::resume) woken_to_throw();
+  }
+  void woken_to_throw();
   void check_resumable() const;
   void set_status(Status s) {
     status_ = s;
@@ -124,13 +159,17 @@ class ControlBlock {
 
   Context self_;                 ///< this coroutine's side of the switch
   Context resumer_;              ///< whoever resumed it last
-  ControlBlock* resumed_from_;   ///< the coroutine that resumed us (normal now)
   Status status_ = Status::suspended;
   bool started_ = false;
   WakeUp wake_ = WakeUp::resume;
   std::exception_ptr wake_error_;   ///< for WakeUp::rethrow
   std::exception_ptr body_error_;   ///< what the body threw, for resume()
-  std::exception_ptr resumer_exception_;  ///< the exception being handled by the resumer
+  /// The resuming thread's C++ exception state (see eh_globals.h), and what
+  /// it held at resume(): yield() compares, to refuse switching inside a
+  /// catch block or during stack unwinding.
+  EhGlobals* eh_ = nullptr;
+  void* resumer_caught_ = nullptr;
+  unsigned int resumer_uncaught_ = 0;
   void* slot_ = nullptr;
   const std::type_info* slot_type_ = nullptr;
   StackMemory stack_;
@@ -142,6 +181,7 @@ class ControlBlock {
   friend class Body;
 };
 
+//! [body]
 /// The body and its arguments, copied in (decayed, as std::thread does).
 template <class F, class... Args>
 class Body final : public ControlBlock {
@@ -157,6 +197,7 @@ class Body final : public ControlBlock {
   F f_;
   std::tuple<Args...> args_;
 };
+//! [body]
 
 /// Makes a Body at the top of a fresh stack (see ControlBlock).
 template <class F, class... Args>
@@ -193,7 +234,7 @@ class Coroutine {
   /// instead of returning: how an event loop cancels a waiting coroutine
   /// (chapter 05). Returns like resume().
   auto resume_throwing(std::exception_ptr error) {
-    return resume_as(detail::WakeUp::rethrow, std::move(error));
+    return resume_as(detail::WakeUp::rethrow, &error);
   }
 
   /// Its state; a moved-from (empty) coroutine reports dead.
@@ -216,14 +257,14 @@ class Coroutine {
   Coroutine& operator=(const Coroutine&) = delete;
 
  private:
-  auto resume_as(detail::WakeUp why, std::exception_ptr error) {
+  auto resume_as(detail::WakeUp why, std::exception_ptr* error) {
     if (!cb_) throw CoroutineError("cfs: resume() of an empty Coroutine (it was moved from)");
     if constexpr (std::is_void_v<Y>) {
-      cb_->resume(nullptr, typeid(void), why, std::move(error));
+      cb_->resume(nullptr, typeid(void), why, error);
       return cb_->status() != Status::dead;
     } else {
       std::optional<Y> out;  // yield(value) constructs the value right here
-      cb_->resume(&out, typeid(Y), why, std::move(error));
+      cb_->resume(&out, typeid(Y), why, error);
       return out;
     }
   }
@@ -256,6 +297,7 @@ void yield();
 /// True when called from inside a coroutine body (at any depth).
 bool in_coroutine() noexcept;
 
+//! [make-body]
 template <class F, class... Args>
 detail::ControlBlock* detail::make_body(const StackOptions& options, F&& f, Args&&... args) {
   using B = Body<std::decay_t<F>, std::decay_t<Args>...>;
@@ -280,6 +322,7 @@ detail::ControlBlock* detail::make_body(const StackOptions& options, F&& f, Args
   body->adopt(std::move(stack));
   return body;
 }
+//! [make-body]
 
 }  // namespace cfs
 

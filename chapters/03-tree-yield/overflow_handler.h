@@ -22,11 +22,23 @@ struct RunningStack {
 };
 
 /// Installs the SIGSEGV/SIGBUS handler (once per process) and this thread's
-/// alternate signal stack (once per thread). Cheap after the first call.
-void prepare_thread();
+/// alternate signal stack (once per thread); the slow path of prepare_thread().
+void prepare_thread_first_time();
+
+/// True once prepare_thread_first_time() has run on this thread (and in
+/// this process: a fork()ed child starts over).
+extern constinit thread_local bool t_prepared;  // constinit: no TLS wrapper call
+
+/// prepare_thread_first_time(), unless done already: one load when it is.
+inline void prepare_thread() {
+  if (!t_prepared) prepare_thread_first_time();
+}
+
+/// The stack this thread runs on, as the handler sees it.
+extern constinit thread_local const RunningStack* t_running;
 
 /// Tells the handler which stack this thread runs on (nullptr: a stack that
 /// is not a coroutine's, such as the thread's own).
-void set_running(const RunningStack* stack);
+inline void set_running(const RunningStack* stack) { t_running = stack; }
 
 }  // namespace cfs::overflow

@@ -1,10 +1,12 @@
 // tests/test_unwind.cpp: destroying a suspended coroutine unwinds its stack.
 #include <doctest/doctest.h>
 
+#include <csignal>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "../../../common/child_process.h"
 #include "../coroutine.h"
 
 using cfs::Coroutine;
@@ -123,4 +125,20 @@ TEST_CASE("resume_throwing before the first resume ends the coroutine without ru
   CHECK(c.resume_throwing(std::make_exception_ptr(std::runtime_error("x"))) == std::nullopt);
   CHECK_FALSE(ran);
   CHECK(c.status() == Status::dead);
+}
+
+TEST_CASE("yield() from a destructor while the stack unwinds aborts with a message") {
+  cfs::ChildResult r = cfs::run_in_child([] {
+    struct YieldsInDestructor {
+      ~YieldsInDestructor() { cfs::yield(2); }
+    };
+    Coroutine<int> c([] {
+      YieldsInDestructor bad;
+      cfs::yield(1);
+    });
+    c.resume();
+  });  // the child's ~Coroutine unwinds c: ~YieldsInDestructor yields
+  CHECK(r.signaled);
+  CHECK(r.signal == SIGABRT);
+  CHECK(r.err.find("cfs: yield() while an exception is propagating") != std::string::npos);
 }

@@ -1,23 +1,21 @@
 #!/usr/bin/env python3
-"""chapters/01-raw-switch/tests/walkthrough_check.py: runs walkthrough.lldb
-against ch01_demo (natively, or under qemu's gdb stub) and checks that what
-lldb showed is what the chapter says happens:
+"""chapters/02-coroutine/tests/walkthrough_check.py: runs walkthrough.lldb
+against ch02_demo (natively, or under qemu's gdb stub) and checks that what
+lldb showed is what the chapter says:
 
-  stop 1, cfs_switch entry, main calling:      sp OUTSIDE the new stack
-  stop 2, cfs_switch_new_stack:                sp INSIDE it, equal to the
-          to_sp (arg2) of stop 1; the saved frame there is cfs_prepare's, its
-          last slot (the return address) = cfs_trampoline's load address
-  stop 3, cfs_switch entry, coro_body calling: sp INSIDE
-  stop 4, cfs_switch_new_stack, switch back:   sp OUTSIDE again, equal to
-          the to_sp of stop 3; the last slot of main's saved frame = the
-          return address shown at stop 1
+  one stop, in report() after the second resume (value=4)
+  `thread backtrace` there: main's stack only, no leaf/middle/squares
+  `cfs coroutines`: one live coroutine, suspended, with a stack range
+    [lo, hi); main's sp is OUTSIDE it, the coroutine's saved sp INSIDE it;
+    the same numbers as the debug info's view of cfs_live_coroutines
+  `cfs bt 1`: starts at that saved sp, shows leaf, middle and squares in
+    that order (innermost first), and ends at cfs_trampoline where the
+    frame-pointer chain ends (fp = 0)
   and the program exits by itself with status 0.
 
-The new stack's range comes from the demo's first line, `new stack: [lo, hi)`.
-
-Usage (CMake registers it as chNN/lldb-walkthrough, see cmake/cfs.cmake):
+Usage (CMake registers it as ch02/lldb-walkthrough, see cmake/cfs.cmake):
   python3 walkthrough_check.py --lldb /usr/bin/lldb --emulator=EMU \
-      --program ch01_demo --script walkthrough.lldb [--timeout S] [--verbose]
+      --program ch02_demo --script walkthrough.lldb [--timeout S] [--verbose]
 EMU is empty for a native run, else e.g. "qemu-aarch64;-L;/usr/aarch64-linux-gnu".
 --verbose prints the whole transcript even when every check passes.
 """
@@ -31,9 +29,6 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "tests"))
 import lldb_session  # noqa: E402  (tests/lldb_session.py)
 
-# Slots (8 bytes each) in cfs_switch's saved frame; asm/<arch>/switch.S.
-FRAME_SLOTS = {"aarch64": 20, "x86_64": 8}
-
 HEX = r"0x[0-9a-fA-F]+"
 
 
@@ -43,183 +38,152 @@ class CheckFailed(Exception):
         self.excerpt = excerpt
 
 
-class Stop:
-    """One breakpoint stop: which breakpoint, and each command run there."""
+def tail(text: str, lines: int = 40) -> str:
+    return "\n".join(text.rstrip().splitlines()[-lines:])
 
-    def __init__(self, number: int, name: str, text: str):
-        self.number = number  # 1-based, counting breakpoint stops only
-        self.name = name  # the breakpoint's --name
-        self.outputs: dict[str, str] = {}  # command -> output (first run)
-        self.text = text  # the stop as lldb printed it, for messages
 
-    def add(self, command: str, output: str) -> None:
-        self.outputs.setdefault(command, output)
-        self.text += f"(lldb) {command}\n{output}"
+class Session:
+    """The transcript as (command, output) pairs, comments left out."""
+
+    def __init__(self, transcript: str):
+        self.pairs = [(c, o) for c, o in lldb_session.commands(transcript)
+                      if not c.startswith("#")]
 
     def output(self, command: str) -> str:
-        if command not in self.outputs:
-            raise CheckFailed(f"stop {self.number} ({self.name}): the walk-through "
-                              f"does not run `{command}` there", self.text)
-        return self.outputs[command]
+        """The output of the first run of `command` (exactly as written)."""
+        for c, o in self.pairs:
+            if c == command:
+                return o
+        raise CheckFailed(f"the walk-through does not run `{command}`")
 
-    def registers(self, command: str, count: int) -> list[int]:
-        """The values printed by `register read a b c`, in order."""
-        values = re.findall(rf"^\s*\w+ = ({HEX})", self.output(command), re.M)
-        if len(values) != count:
-            raise CheckFailed(f"stop {self.number}: expected {count} registers "
-                              f"from `{command}`", self.text)
-        return [int(v, 16) for v in values]
+    def excerpt(self, command: str) -> str:
+        return f"(lldb) {command}\n{self.output(command)}"
 
-    def return_address(self) -> int:
-        # AArch64 `register read lr`: "x30 = 0x..."; x86-64 `memory read ...
-        # $sp`: "0xADDR: 0x... symbol". Either way the first value after = or :.
-        m = re.search(rf"(?:=|:)\s+({HEX})", self.output("return-address"))
-        if not m:
-            raise CheckFailed(f"stop {self.number}: no address in `return-address`", self.text)
-        return int(m.group(1), 16)
-
-    def saved_frame(self) -> list[tuple[int, int]]:
-        """(address, value) for each slot printed by `saved-frame`."""
-        rows = re.findall(rf"^({HEX}): ({HEX})", self.output("saved-frame"), re.M)
-        return [(int(a, 16), int(v, 16)) for a, v in rows]
+    def errors(self) -> list[str]:
+        return [f"(lldb) {c}\n{o}" for c, o in self.pairs if re.search(r"^error:", o, re.M)]
 
 
-def breakpoint_names(pairs: list[tuple[str, str]]) -> dict[int, str]:
-    """Breakpoint number -> the --name it was set on."""
-    names = {}
-    for command, output in pairs:
-        m = re.match(r"(?:breakpoint set|br s|b)\b.*--name\s+(\S+)", command)
-        n = re.search(r"^Breakpoint (\d+):", output, re.M)
-        if m and n:
-            names[int(n.group(1))] = m.group(1)
-    return names
+def parse_coroutines(text: str) -> list[dict]:
+    """The lines of `cfs coroutines`: #N status stack [lo, hi) ... saved sp S."""
+    rows = re.findall(rf"^\s*#(\d+) (\w+)\s+stack \[({HEX}), ({HEX})\).*saved sp ({HEX}|-)",
+                      text, re.M)
+    return [{"number": int(n), "status": status, "lo": int(lo, 16), "hi": int(hi, 16),
+             "saved_sp": None if sp == "-" else int(sp, 16)}
+            for n, status, lo, hi, sp in rows]
 
 
-def split_stops(pairs: list[tuple[str, str]]) -> list[Stop]:
-    """Groups the commands by the breakpoint stop they ran at."""
-    names = breakpoint_names(pairs)
-    stops: list[Stop] = []
-    current = None
-    for command, output in pairs:
-        if command.startswith("#"):
-            continue  # the walk-through's comments, echoed by lldb
-        if command in ("continue", "c", "process continue"):
-            m = re.search(r"stop reason = breakpoint (\d+)\.", output)
-            current = None
-            if m:
-                number = int(m.group(1))
-                current = Stop(len(stops) + 1, names.get(number, f"breakpoint {number}"),
-                               f"(lldb) {command}\n{output}")
-                stops.append(current)
-        elif current is not None:
-            current.add(command, output)
-    return stops
+def parse_frames(text: str) -> list[tuple[int, str]]:
+    """(pc, description) for each `#N: 0x... description` line of `cfs bt`."""
+    return [(int(pc, 16), what) for pc, what in
+            re.findall(rf"^\s*#\d+: ({HEX}) (.*)$", text, re.M)]
 
 
-def in_range(value: int, lo: int, hi: int) -> bool:
-    return lo <= value < hi
-
-
-def check(result: lldb_session.Result, arch: str) -> list[str]:
+def check(result: lldb_session.Result) -> list[str]:
     """Raises CheckFailed, or returns a summary of what was checked."""
     transcript = result.transcript
     if result.timed_out:
-        raise CheckFailed("the session timed out", transcript[-3000:])
+        raise CheckFailed("the session timed out", tail(transcript))
 
-    m = re.search(rf"new stack: \[({HEX}), ({HEX})\)", result.program_output)
-    if not m:
-        raise CheckFailed("the demo did not print `new stack: [lo, hi)`",
-                          "--- program output ---\n" + result.program_output)
-    lo, hi = int(m.group(1), 16), int(m.group(2), 16)
-    summary = [f"new stack: [{lo:#x}, {hi:#x})"]
+    # An lldb error first: `command source` stops at the first one, so the
+    # rest of the walk-through, and the program, never ran.
+    session = Session(transcript)
+    if session.errors():
+        raise CheckFailed("lldb reported an error", "\n".join(session.errors()))
 
-    stops = split_stops(lldb_session.commands(transcript))
-    expected = ["cfs_switch", "cfs_switch_new_stack", "cfs_switch", "cfs_switch_new_stack"]
-    got = [s.name for s in stops]
-    if got[:4] != expected:
-        stop_lines = re.findall(r"^.*(?:Breakpoint \d+:|stop reason|exited with).*$", transcript, re.M)
-        raise CheckFailed(f"expected breakpoint stops {expected}, got {got}",
-                          "\n".join(stop_lines) or transcript[-3000:])
-    s1, s2, s3, s4 = stops[:4]
-
-    def check_sp(stop: Stop, inside: bool, why: str) -> int:
-        pc, sp, fp = stop.registers("register read pc sp fp", 3)
-        if in_range(sp, lo, hi) != inside:
-            where = "inside" if inside else "outside"
-            raise CheckFailed(f"stop {stop.number} ({stop.name}, {why}): sp = {sp:#x} should be "
-                              f"{where} the new stack [{lo:#x}, {hi:#x})", stop.text)
-        summary.append(f"stop {stop.number} {stop.name:<20} sp={sp:#x} "
-                       f"{'inside' if inside else 'outside'} the new stack ({why})")
-        return sp
-
-    sp1 = check_sp(s1, False, "main about to switch")
-    to_sp1 = s1.registers("register read arg1 arg2 arg3", 3)[1]
-    sp2 = check_sp(s2, True, "first arrival on the new stack")
-    if sp2 != to_sp1:
-        raise CheckFailed(f"stop 2: sp = {sp2:#x}, but stop 1's to_sp (arg2) was {to_sp1:#x}",
-                          s1.text + s2.text)
-    check_sp(s3, True, "coro_body about to switch back")
-    to_sp3 = s3.registers("register read arg1 arg2 arg3", 3)[1]
-    sp4 = check_sp(s4, False, "back on main's stack")
-    if sp4 != to_sp3:
-        raise CheckFailed(f"stop 4: sp = {sp4:#x}, but stop 3's to_sp (arg2) was {to_sp3:#x}",
-                          s3.text + s4.text)
-    # Main's saved frame ends where main's sp was before its call: at stop 1's
-    # sp on AArch64 (bl leaves sp alone), 8 bytes above it on x86-64 (call
-    # pushed the return address, the frame's last slot).
-    slots = FRAME_SLOTS[arch]
-    caller_sp = sp1 + (8 if arch == "x86_64" else 0)
-    if sp4 + 8 * slots != caller_sp:
-        raise CheckFailed(f"stop 4: main's saved sp {sp4:#x} + {8 * slots} (the frame) should be "
-                          f"main's sp before its call, {caller_sp:#x} (stop 1's sp = {sp1:#x})",
-                          s1.text + s4.text)
-
-    # The saved frames.
-    for stop in (s2, s4):
-        frame = stop.saved_frame()
-        sp = stop.registers("register read pc sp fp", 3)[1]
-        if len(frame) != slots or frame[0][0] != sp:
-            raise CheckFailed(f"stop {stop.number}: `saved-frame` should show {slots} slots "
-                              f"starting at sp = {sp:#x} ({arch})", stop.text)
-
-    lookup = s2.output("image lookup --verbose --symbol cfs_trampoline")
-    m = re.search(rf"range = \[({HEX})-", lookup)
-    if not m:
-        raise CheckFailed("stop 2: `image lookup` did not give cfs_trampoline's load address",
-                          s2.text)
-    trampoline = int(m.group(1), 16)
-    last = s2.saved_frame()[-1][1]
-    if last != trampoline:
-        raise CheckFailed(f"stop 2: the return-address slot of the fresh frame holds {last:#x}, "
-                          f"not cfs_trampoline ({trampoline:#x})", s2.text)
-    summary.append(f"stop 2 saved frame: last slot = cfs_trampoline ({trampoline:#x})")
-
-    ret1 = s1.return_address()
-    last = s4.saved_frame()[-1][1]
-    if last != ret1:
-        raise CheckFailed(f"stop 4: the return-address slot of main's saved frame holds {last:#x}, "
-                          f"not the return address seen at stop 1 ({ret1:#x})", s1.text + s4.text)
-    summary.append(f"stop 4 saved frame: last slot = stop 1's return address ({ret1:#x})")
-
-    # The end: the program ran to completion by itself.
+    # The end first: the program ran to completion by itself.
     m = re.search(r"^Process \d+ exited with status = (-?\d+).*$", transcript, re.M)
     if not m or m.group(1) != "0":
         raise CheckFailed("the program did not exit with status 0 under lldb",
-                          m.group(0) if m else transcript[-1500:])
+                          m.group(0) if m else tail(transcript))
     if result.program_status not in (0, None):
         raise CheckFailed(f"the emulator exited with status {result.program_status}",
                           result.program_output[-1500:])
     if result.lldb_status != 0:
-        raise CheckFailed(f"lldb exited with status {result.lldb_status}", transcript[-1500:])
-    if "done:" not in result.program_output:
-        raise CheckFailed("the demo did not finish its ping-pong",
+        raise CheckFailed(f"lldb exited with status {result.lldb_status}", tail(transcript))
+    if "resume() returned nothing" not in result.program_output:
+        raise CheckFailed("the demo did not run to its end",
                           "--- program output ---\n" + result.program_output)
-    summary.append("the program exited with status 0")
+    summary = ["the program ran to the end and exited with status 0"]
+
+    # The one stop: report(value=4, ...), after the second resume.
+    stops = re.findall(r"stop reason = breakpoint.*\n\s*frame #0: .*$", transcript, re.M)
+    if len(stops) != 1 or not re.search(r"`\(anonymous namespace\)::report\(value=4\b", stops[0]):
+        raise CheckFailed(f"expected one breakpoint stop, in report(value=4, ...); "
+                          f"got {len(stops)}", "\n".join(stops) or tail(transcript))
+    summary.append("one stop: report(value=4), after the second resume")
+
+    # Main's stack: lldb's backtrace is main's, and knows nothing of the body.
+    bt = session.output("thread backtrace")
+    if not re.search(r"`main\b", bt) or re.search(r"\b(leaf|middle|squares)\(", bt):
+        raise CheckFailed("`thread backtrace` should show report and main, and none of "
+                          "leaf, middle, squares", session.excerpt("thread backtrace"))
+    values = re.findall(rf"^\s*\w+ = ({HEX})", session.output("register read pc sp fp"), re.M)
+    if len(values) != 3:
+        raise CheckFailed("expected 3 registers from `register read pc sp fp`",
+                          session.excerpt("register read pc sp fp"))
+    main_sp = int(values[1], 16)
+
+    # The list of live coroutines.
+    listing = session.output("cfs coroutines")
+    coroutines = parse_coroutines(listing)
+    if not re.search(r"^1 live coroutine", listing, re.M) or len(coroutines) != 1:
+        raise CheckFailed("`cfs coroutines` should list exactly one coroutine",
+                          session.excerpt("cfs coroutines"))
+    c = coroutines[0]
+    lo, hi, saved_sp = c["lo"], c["hi"], c["saved_sp"]
+    if c["status"] != "suspended" or saved_sp is None or not lo < hi:
+        raise CheckFailed("the coroutine should be suspended, with a stack [lo, hi) and a saved sp",
+                          session.excerpt("cfs coroutines"))
+    if lo <= main_sp < hi:
+        raise CheckFailed(f"main's sp {main_sp:#x} should be OUTSIDE the coroutine's stack "
+                          f"[{lo:#x}, {hi:#x})", session.excerpt("register read pc sp fp")
+                          + session.excerpt("cfs coroutines"))
+    if not lo <= saved_sp < hi:
+        raise CheckFailed(f"the saved sp {saved_sp:#x} should be INSIDE the coroutine's stack "
+                          f"[{lo:#x}, {hi:#x})", session.excerpt("cfs coroutines"))
+    summary.append(f"cfs coroutines: 1, suspended, stack [{lo:#x}, {hi:#x})")
+    summary.append(f"main's sp {main_sp:#x} outside it; saved sp {saved_sp:#x} inside it")
+
+    # lldb's own view of the record (debug info) agrees with cfs_lldb.py's.
+    record = session.output("expression -- *cfs_live_coroutines")
+    fields = dict(re.findall(rf"^\s*(stack_lo|stack_hi|status) = ({HEX}|\d+)", record, re.M))
+    if fields != {"stack_lo": f"{lo:#018x}", "stack_hi": f"{hi:#018x}", "status": "0"}:
+        raise CheckFailed("`expression -- *cfs_live_coroutines` should show the same stack "
+                          "and status 0", session.excerpt("expression -- *cfs_live_coroutines")
+                          + session.excerpt("cfs coroutines"))
+    m = re.search(rf"= ({HEX})", session.output("expression -- *cfs_live_coroutines->saved_sp"))
+    if not m or int(m.group(1), 16) != saved_sp:
+        raise CheckFailed(f"`expression -- *cfs_live_coroutines->saved_sp` should be {saved_sp:#x}",
+                          session.excerpt("expression -- *cfs_live_coroutines->saved_sp"))
+    summary.append("expression -- *cfs_live_coroutines: the same stack, status and saved sp")
+
+    # The suspended coroutine's backtrace, from its saved frame.
+    text = session.output("cfs bt 1")
+    excerpt = session.excerpt("cfs bt 1")
+    m = re.search(rf"saved sp = ({HEX})", text)
+    if not m or int(m.group(1), 16) != saved_sp:
+        raise CheckFailed(f"`cfs bt 1` should start at the saved sp {saved_sp:#x}", excerpt)
+    frames = parse_frames(text)
+    where = {}
+    for name in ("leaf", "middle", "squares"):
+        found = [i for i, (_, what) in enumerate(frames) if re.search(rf"\b{name}\(", what)]
+        if len(found) != 1:
+            raise CheckFailed(f"`cfs bt 1` should show {name}() once", excerpt)
+        where[name] = found[0]
+    if not where["leaf"] < where["middle"] < where["squares"]:
+        raise CheckFailed("`cfs bt 1` should show leaf, middle, squares in that order "
+                          "(innermost first)", excerpt)
+    if not re.match(r"cfs_trampoline\b", frames[-1][1]) or \
+            "(fp = 0: the end of the chain)" not in text:
+        raise CheckFailed("`cfs bt 1` should end at cfs_trampoline, where fp = 0", excerpt)
+    summary.append(f"cfs bt 1: {len(frames)} frames; leaf #{where['leaf']}, middle "
+                   f"#{where['middle']}, squares #{where['squares']}, cfs_trampoline "
+                   f"#{len(frames) - 1}, then fp = 0")
     return summary
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description="Check the chapter 01 lldb walk-through.")
+    parser = argparse.ArgumentParser(description="Check the chapter 02 lldb walk-through.")
     parser.add_argument("--lldb", required=True)
     parser.add_argument("--emulator", default="")
     parser.add_argument("--program", required=True)
@@ -233,7 +197,7 @@ def main() -> int:
                               batch=True, timeout=args.timeout)
     mode = f"under {args.emulator.split(';')[0]}" if args.emulator else "natively"
     try:
-        summary = check(result, arch)
+        summary = check(result)
     except CheckFailed as e:
         print(f"FAIL ({arch}, {mode}): {e}\n")
         if e.excerpt:

@@ -96,6 +96,18 @@ TEST_CASE("resume() of an empty (moved-from) coroutine is an error") {
   CHECK(contains(error_of([&] { a.resume(); }), "empty Coroutine"));
 }
 
+TEST_CASE("a function and arguments too big for the stack are an error, and nothing leaks") {
+  struct Big {
+    char bytes[40 * 1024];
+  };
+  cfs::StackOptions small;
+  small.size = 64 * 1024;
+  std::size_t live = cfs::StackMemory::live_count();
+  std::string msg = error_of([&] { Coroutine<int> c(small, [](const Big&) {}, Big{}); });
+  CHECK(contains(msg, "take more than half its stack"));
+  CHECK(cfs::StackMemory::live_count() <= live);  // its stack was unmapped, not leaked
+}
+
 TEST_CASE("destroying a running coroutine aborts with a message") {
   cfs::ChildResult r = cfs::run_in_child([] {
     auto* c = new Coroutine<int>([] {});

@@ -1,10 +1,12 @@
 // tests/test_unwind.cpp: destroying a suspended coroutine unwinds its stack.
 #include <doctest/doctest.h>
 
+#include <csignal>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "../../../common/child_process.h"
 #include "../coroutine.h"
 
 using cfs::Coroutine;
@@ -47,6 +49,7 @@ TEST_CASE("destroying a coroutine that never started never runs its body, but fr
   CHECK(log == std::vector<std::string>{"~arg"});
 }
 
+//! [catch-rethrow]
 TEST_CASE("a catch (...) in the body sees the forced unwind and must rethrow it") {
   std::vector<std::string> log;
   {
@@ -63,6 +66,7 @@ TEST_CASE("a catch (...) in the body sees the forced unwind and must rethrow it"
   }
   CHECK(log == std::vector<std::string>{"~local", "saw ForcedUnwind"});
 }
+//! [catch-rethrow]
 
 TEST_CASE("a body that swallows the forced unwind cannot yield again: it is unwound to the end") {
   int yields_after = 0;
@@ -87,6 +91,7 @@ TEST_CASE("a body that swallows the forced unwind cannot yield again: it is unwo
   CHECK(finished);
 }
 
+//! [cancel]
 TEST_CASE("resume_throwing makes the pending yield throw, and the stack unwinds to a handler") {
   std::vector<std::string> log;
   Coroutine<int> c([&log] {
@@ -104,6 +109,7 @@ TEST_CASE("resume_throwing makes the pending yield throw, and the stack unwinds 
   CHECK(log == std::vector<std::string>{"~waiting", "cancelled: timeout"});
   CHECK(c.resume() == std::nullopt);
 }
+//! [cancel]
 
 TEST_CASE("an unhandled exception from resume_throwing comes out of it, once") {
   Coroutine<int> c([] { cfs::yield(1); });
@@ -119,4 +125,20 @@ TEST_CASE("resume_throwing before the first resume ends the coroutine without ru
   CHECK(c.resume_throwing(std::make_exception_ptr(std::runtime_error("x"))) == std::nullopt);
   CHECK_FALSE(ran);
   CHECK(c.status() == Status::dead);
+}
+
+TEST_CASE("yield() from a destructor while the stack unwinds aborts with a message") {
+  cfs::ChildResult r = cfs::run_in_child([] {
+    struct YieldsInDestructor {
+      ~YieldsInDestructor() { cfs::yield(2); }
+    };
+    Coroutine<int> c([] {
+      YieldsInDestructor bad;
+      cfs::yield(1);
+    });
+    c.resume();
+  });  // the child's ~Coroutine unwinds c: ~YieldsInDestructor yields
+  CHECK(r.signaled);
+  CHECK(r.signal == SIGABRT);
+  CHECK(r.err.find("cfs: yield() while an exception is propagating") != std::string::npos);
 }
