@@ -94,6 +94,7 @@ class ControlBlock {
 
   Status status() const { return status_; }
 
+  //! [cb-resume]
   /// Runs the coroutine until it yields or finishes. `slot` is where a
   /// yield(value) constructs its value, `type` the type it must have.
   /// Throws CoroutineError on misuse, or rethrows what the body threw.
@@ -113,6 +114,7 @@ class ControlBlock {
     jump(resumer_, self_, this);  // runs the body until it yields or finishes
     end_resume(from);
   }
+  //! [cb-resume]
 
   /// Destroys the coroutine; unwinds its stack first if it is suspended
   /// inside its body. Aborts with a message if it is running or normal.
@@ -121,12 +123,14 @@ class ControlBlock {
   /// The coroutine running on this thread, or null.
   static ControlBlock* current() noexcept;
 
+  //! [cb-yield-value]
   /// Gives `value` (of `type`) to the resumer and suspends; called by
   /// cfs::yield(). `deliver` constructs the value in the resumer's slot.
   static void yield_value(const std::type_info& type, void (*deliver)(void* slot, void* value),
                           void* value) {
     begin_yield(type, deliver, value)->suspend();
   }
+  //! [cb-yield-value]
 
  protected:
   virtual ~ControlBlock();
@@ -141,6 +145,7 @@ class ControlBlock {
   void end_resume(ControlBlock* from);
   static ControlBlock* begin_yield(const std::type_info& type,
                                    void (*deliver)(void* slot, void* value), void* value);
+  //! [cb-suspend]
   /// Back to the resumer. When we get here again, somebody resumed us,
   /// maybe from another coroutine or another thread: learn its stack.
   void suspend() {
@@ -150,6 +155,7 @@ class ControlBlock {
     sanitizer::finish_switch(self_.fake_stack, &resumer_.stack_lo, &resumer_.stack_size);
     if (wake_ != WakeUp::resume) woken_to_throw();
   }
+  //! [cb-suspend]
   void woken_to_throw();
   void check_resumable() const;
   void set_status(Status s) {

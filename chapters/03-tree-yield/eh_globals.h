@@ -20,8 +20,18 @@
 
 #include <cxxabi.h>
 
+// libstdc++'s <cxxabi.h> declares __cxa_get_globals(); LLVM's libc++abi
+// (macOS) exports it but leaves it out of its public header.
+#if !defined(__GLIBCXX__)
+namespace __cxxabiv1 {
+struct __cxa_eh_globals;
+extern "C" __cxa_eh_globals* __cxa_get_globals() noexcept;
+}  // namespace __cxxabiv1
+#endif
+
 namespace cfs::detail {
 
+//! [eh-globals]
 /// Our view of __cxa_eh_globals: the first two members, as the ABI fixes them.
 struct EhGlobals {
   void* caught_exceptions;
@@ -34,5 +44,6 @@ inline EhGlobals* eh_globals() {
   thread_local EhGlobals* globals = reinterpret_cast<EhGlobals*>(abi::__cxa_get_globals());
   return globals;
 }
+//! [eh-globals]
 
 }  // namespace cfs::detail

@@ -124,6 +124,7 @@ struct AltStack {
   }
 };
 
+//! [install-once]
 // Installed once per process. A fork()ed child inherits the handler, but
 // may change signal dispositions before it runs coroutines (test runners
 // do), so it starts over: the next prepare_thread() installs again.
@@ -144,6 +145,7 @@ void install_once() {
   install_process_handler();
   g_installed.store(true);
 }
+//! [install-once]
 
 }  // namespace
 
@@ -153,10 +155,12 @@ constinit thread_local bool t_prepared = false;
 // lock and no allocation in the handler.
 constinit thread_local const RunningStack* t_running = nullptr;
 
+//! [prepare-first-time]
 void prepare_thread_first_time() {
   if (!g_installed.load()) install_once();
   thread_local AltStack alt;
   t_prepared = true;
 }
+//! [prepare-first-time]
 
 }  // namespace cfs::overflow

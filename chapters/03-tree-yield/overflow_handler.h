@@ -25,6 +25,7 @@ struct RunningStack {
 /// alternate signal stack (once per thread); the slow path of prepare_thread().
 void prepare_thread_first_time();
 
+//! [prepare-thread]
 /// True once prepare_thread_first_time() has run on this thread (and in
 /// this process: a fork()ed child starts over).
 extern constinit thread_local bool t_prepared;  // constinit: no TLS wrapper call
@@ -33,6 +34,7 @@ extern constinit thread_local bool t_prepared;  // constinit: no TLS wrapper cal
 inline void prepare_thread() {
   if (!t_prepared) prepare_thread_first_time();
 }
+//! [prepare-thread]
 
 /// The stack this thread runs on, as the handler sees it.
 extern constinit thread_local const RunningStack* t_running;

@@ -10,6 +10,7 @@
 
 namespace cfs {
 
+//! [node]
 template <class T>
 struct Node {
   T value;
@@ -33,6 +34,7 @@ struct Node {
     }  // n has no children left: its destructor does not recurse
   }
 };
+//! [node]
 
 template <class T>
 using Tree = std::unique_ptr<Node<T>>;

@@ -159,7 +159,7 @@ TEST_CASE("a stack that cannot be mapped is a clear error, and nothing leaks") {
 
 // vm.max_map_count and /proc/self/maps are Linux's; macOS has no such cap.
 #if defined(__linux__)
-TEST_CASE("guarded stacks run into vm.max_map_count; the error says so and names the way out") {
+TEST_CASE("guarded stacks run into vm.max_map_count and the error names the way out") {
   const long cap = max_map_count();
   REQUIRE(cap > 0);
   cfs::ChildResult r = cfs::run_in_child([] {

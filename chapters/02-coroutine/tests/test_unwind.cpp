@@ -127,6 +127,7 @@ TEST_CASE("resume_throwing before the first resume ends the coroutine without ru
   CHECK(c.status() == Status::dead);
 }
 
+//! [yield-in-destructor]
 TEST_CASE("yield() from a destructor while the stack unwinds aborts with a message") {
   cfs::ChildResult r = cfs::run_in_child([] {
     struct YieldsInDestructor {
@@ -142,3 +143,4 @@ TEST_CASE("yield() from a destructor while the stack unwinds aborts with a messa
   CHECK(r.signal == SIGABRT);
   CHECK(r.err.find("cfs: yield() while an exception is propagating") != std::string::npos);
 }
+//! [yield-in-destructor]

@@ -18,6 +18,7 @@ namespace {
 
 constexpr int kNodes = 1 << 20;  // 1,048,576 nodes
 
+//! [layouts]
 /// Two layouts of the same in-order sequence 0..kNodes-1:
 /// compact: balanced, nodes allocated in pre-order, so a walk reads memory
 ///   almost sequentially (the best case for every method);
@@ -36,6 +37,7 @@ cfs::Tree<int> scattered_tree() {
   }
   return root;
 }
+//! [layouts]
 
 const cfs::Tree<int>& compact_tree() {
   static const cfs::Tree<int> compact = cfs::balanced_of_size(kNodes);
@@ -121,6 +123,7 @@ long rss_kib() {
   return pages_resident * static_cast<long>(sysconf(_SC_PAGESIZE)) / 1024;
 }
 
+//! [memory]
 /// Resident memory added by the time the walk yields its first value (the
 /// deepest node: every level is alive then), in KiB; fresh stacks, no pool.
 template <class Walk>
@@ -161,6 +164,7 @@ void BM_memory(benchmark::State& state) {
     });
   }
 }
+//! [memory]
 
 }  // namespace
 

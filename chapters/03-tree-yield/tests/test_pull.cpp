@@ -17,6 +17,7 @@
 using cfs::Pull;
 
 namespace {
+//! [count-to]
 struct Counted {
   int* alive;
   explicit Counted(int* a) : alive(a) { ++*alive; }
@@ -28,6 +29,7 @@ void count_to(int n, int* alive, int* started) {
   Counted guard(alive);
   for (int i = 0; i < n; ++i) cfs::yield(i);
 }
+//! [count-to]
 }  // namespace
 
 TEST_CASE("next() returns each value, then empty, and keeps returning empty") {
@@ -104,6 +106,7 @@ TEST_CASE("a Generator works with range-for") {
   CHECK(expected == 10);
 }
 
+//! [algorithms]
 TEST_CASE("a Generator works with standard algorithms, classic and ranges") {
   using G = cfs::Generator<int>;
   static_assert(std::input_iterator<G::iterator>);
@@ -127,3 +130,4 @@ TEST_CASE("a Generator works with standard algorithms, classic and ranges") {
   for (int v : firsts | std::views::take(5)) five.push_back(v);
   CHECK(five == std::vector<int>{0, 1, 2, 3, 4});
 }
+//! [algorithms]

@@ -6,6 +6,7 @@
 #include "../same_fringe.h"
 
 namespace {
+//! [counting-frames]
 /// A traversal that counts its live frames, to see that abandoned walks unwind.
 int live_frames = 0;
 void counting_in_order(const cfs::Node<int>* n) {
@@ -18,6 +19,7 @@ void counting_in_order(const cfs::Node<int>* n) {
   cfs::yield(n->value);
   counting_in_order(n->right.get());
 }
+//! [counting-frames]
 }  // namespace
 
 TEST_CASE("same fringe: equal sequences in different shapes") {
@@ -39,6 +41,7 @@ TEST_CASE("same fringe: a difference in the middle, or one sequence ending first
   CHECK_FALSE(cfs::same_fringe<int>(a.get(), nullptr));
 }
 
+//! [abandon]
 TEST_CASE("stopping at the first difference abandons both walks mid-way and unwinds them") {
   cfs::Tree<int> a = cfs::balanced_of_size(1023);  // 10 levels
   std::vector<int> values(1023);
@@ -59,3 +62,4 @@ TEST_CASE("stopping at the first difference abandons both walks mid-way and unwi
   }
   CHECK(live_frames == 0);  // destroying the Pulls unwound every frame
 }
+//! [abandon]
