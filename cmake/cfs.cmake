@@ -44,7 +44,8 @@ add_library(cfs_asm STATIC
   "${CFS_ROOT}/asm/${CFS_ARCH}/switch.S"
   "${CFS_ROOT}/common/entry_returned.cpp")
 target_link_libraries(cfs_asm PUBLIC cfs_flags)
-# Warm-ups and test probes: only tests link these.
+# Warm-ups and test probes: tests link these, and demos (for
+# cfs_stack_pointer).
 add_library(cfs_asm_testing STATIC
   "${CFS_ROOT}/asm/${CFS_ARCH}/return_42.S"
   "${CFS_ROOT}/asm/${CFS_ARCH}/stack_demo.S"
@@ -103,7 +104,7 @@ function(cfs_chapter)
   set(ch "ch${C_NUMBER}")
 
   add_executable(${ch}_demo ${C_DEMO} ${C_SOURCES})
-  target_link_libraries(${ch}_demo PRIVATE cfs_asm)
+  target_link_libraries(${ch}_demo PRIVATE cfs_asm cfs_asm_testing)
   add_test(NAME ${ch}/demo COMMAND ${ch}_demo)
   set_tests_properties(${ch}/demo PROPERTIES ENVIRONMENT "${CFS_TEST_ENV}")
 

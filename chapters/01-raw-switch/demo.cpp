@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "context.h"
+#include "probe.h"
 
 namespace {
 
@@ -13,12 +14,12 @@ cfs::Stack g_stack(64 * 1024);  // the second stack
 cfs::Context g_main;            // main's side of the switch
 cfs::Context g_coro;            // the other side
 
-/// Prints who is talking, where its frame is (a few bytes above sp) and
-/// which stack that lies in.
+/// Prints who is talking, the stack pointer (read by cfs_stack_pointer() in
+/// asm/<arch>/probe.S) and which stack it lies in.
 void show(const char* who, const char* what, std::uintptr_t value) {
-  auto frame = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
-  bool on_new = g_stack.contains(reinterpret_cast<void*>(frame));
-  std::printf("[%s] frame=0x%012" PRIxPTR " on the %s  %s %" PRIuPTR "\n", who, frame,
+  std::uintptr_t sp = cfs_stack_pointer();
+  bool on_new = g_stack.contains(reinterpret_cast<void*>(sp));
+  std::printf("[%s] sp=0x%012" PRIxPTR " on the %s  %s %" PRIuPTR "\n", who, sp,
               on_new ? "new stack " : "main stack", what, value);
 }
 
