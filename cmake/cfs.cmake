@@ -18,6 +18,11 @@ else()
   message(FATAL_ERROR "cfs: no context switch for '${CMAKE_SYSTEM_PROCESSOR}' (AArch64 and x86-64 only)")
 endif()
 
+# Debug unless told otherwise: the walk-throughs need debug information.
+if(NOT CMAKE_BUILD_TYPE AND NOT CMAKE_CONFIGURATION_TYPES)
+  set(CMAKE_BUILD_TYPE Debug CACHE STRING "Build type" FORCE)
+endif()
+
 option(CFS_SANITIZE "Build with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)
 option(CFS_TOOL_TESTS "Register the cross-chapter tests (continuity, docs, Mach-O)" OFF)
 
