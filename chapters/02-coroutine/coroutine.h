@@ -121,7 +121,7 @@ class ControlBlock {
   static void destroy(ControlBlock* cb) noexcept;
 
   /// The coroutine running on this thread, or null.
-  static ControlBlock* current() noexcept;
+  [[gnu::noinline]] static ControlBlock* current() noexcept;
 
   //! [cb-yield-value]
   /// Gives `value` (of `type`) to the resumer and suspends; called by
@@ -140,10 +140,12 @@ class ControlBlock {
  private:
   static void entry(void* arg);
   [[noreturn]] void finish();
-  bool begin_resume(void* slot, const std::type_info& type, WakeUp why,
+  // These read or write thread_locals, so they must never be inlined into
+  // a function that switches (see [current] in coroutine.cpp): noinline.
+  [[gnu::noinline]] bool begin_resume(void* slot, const std::type_info& type, WakeUp why,
                     std::exception_ptr* error, ControlBlock*& from);
-  void end_resume(ControlBlock* from);
-  static ControlBlock* begin_yield(const std::type_info& type,
+  [[gnu::noinline]] void end_resume(ControlBlock* from);
+  [[gnu::noinline]] static ControlBlock* begin_yield(const std::type_info& type,
                                    void (*deliver)(void* slot, void* value), void* value);
   //! [cb-suspend]
   /// Back to the resumer. When we get here again, somebody resumed us,
