@@ -51,8 +51,9 @@ StackMemory::StackMemory(const StackOptions& options) {
   const std::size_t page = page_size();
   size_ = round_up(options.size, page);
   guard_ = options.guard ? page : 0;
-  // Reserve the whole range readable and writable; MAP_NORESERVE: pages get
-  // memory only when first touched.
+  // Map the whole range readable and writable. Like any anonymous mapping,
+  // its pages get memory only when first touched; MAP_NORESERVE also skips
+  // reserving swap space for all of it up front.
   void* map = mmap(nullptr, guard_ + size_, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (map == MAP_FAILED) fail("mmap", errno, options);
