@@ -5,7 +5,8 @@
 // alone, Boost.Context's fiber:
 //
 //  1. Round trip: one resume() and the yield() that comes back. Goal: at
-//     most 0.8x Coroutine2's `source(); source.get();`.
+//     most 0.8x Coroutine2's `source(); source.get();`. Chapter 01's bare
+//     switch runs in the same run, as the floor under both.
 //  2. Lifetime: create, first resume, destroy. With pooled stacks (the
 //     default) and with fresh guarded stacks (mmap + mprotect + munmap and a
 //     page fault every time), against Coroutine2's pooled and protected
@@ -105,6 +106,23 @@ void BM_cfs_round_trip(benchmark::State& state) {
     benchmark::DoNotOptimize(v);
   }
 }  // destroyed suspended: unwinds, outside the timed loop
+
+// The floor under every row above: chapter 01's bare switch, there and
+// back, between two loops that do nothing else. Not a coroutine (no state,
+// no value, no checks); it shows how much of a round trip is the switch.
+struct PingPong {
+  static inline void* main_sp;
+  static inline void* loop_sp;
+  static void loop(void*) {
+    for (;;) cfs_switch(&loop_sp, main_sp, nullptr);
+  }
+};
+
+void BM_bare_switch(benchmark::State& state) {
+  cfs::StackMemory stack(cfs::StackOptions{});
+  PingPong::loop_sp = cfs_prepare(stack.hi(), PingPong::loop);
+  for (auto _ : state) cfs_switch(&PingPong::main_sp, PingPong::loop_sp, nullptr);
+}  // the loop stays suspended; its stack holds nothing to free
 
 void BM_coro2_round_trip(benchmark::State& state) {
   Pull source(coro2::fixedsize_stack(kStack), [](Push& sink) {
@@ -339,6 +357,7 @@ void BM_limits(benchmark::State& state) {
 BENCHMARK(BM_cfs_round_trip)->Name("cfs resume+yield");
 BENCHMARK(BM_coro2_round_trip)->Name("coroutine2 pull resume+get");
 BENCHMARK(BM_fiber_round_trip)->Name("boost fiber round trip");
+BENCHMARK(BM_bare_switch)->Name("bare cfs_switch round trip");
 
 // 2. create + first resume + destroy
 BENCHMARK(BM_cfs_pooled_finishes)->Name(kPooledFinishes);
@@ -363,6 +382,8 @@ int main(int argc, char** argv) {
     {"cfs resume+yield", "coroutine2 pull resume+get", 0.8},
     {"cfs resume+yield", "boost fiber round trip"},
     {"coroutine2 pull resume+get", "boost fiber round trip"},
+    {"cfs resume+yield", "bare cfs_switch round trip"},
+    {"coroutine2 pull resume+get", "bare cfs_switch round trip"},
     {kPooledFinishes, "coroutine2 create+destroy, pooled_fixedsize, finishes"},
     {kFreshFinishes, "coroutine2 create+destroy, protected_fixedsize, finishes"},
     {kPooledYields, "coroutine2 create+destroy, pooled_fixedsize, yields once"},
