@@ -67,9 +67,10 @@ class MappingReserve {
  public:
   explicit MappingReserve(long n) : bytes_(static_cast<std::size_t>(n) * page()) {
     base_ = ::mmap(nullptr, bytes_, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (base_ == MAP_FAILED) std::abort();
+    if (base_ == MAP_FAILED) fail("mmap");
     for (long i = 1; i < n; i += 2) {
-      if (::mprotect(static_cast<char*>(base_) + static_cast<std::size_t>(i) * page(), page(), PROT_NONE) != 0) std::abort();
+      char* at = static_cast<char*>(base_) + static_cast<std::size_t>(i) * page();
+      if (::mprotect(at, page(), PROT_NONE) != 0) fail("mprotect");
     }
   }
   MappingReserve(const MappingReserve&) = delete;
@@ -82,6 +83,10 @@ class MappingReserve {
 
  private:
   static std::size_t page() { return static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)); }
+  [[noreturn]] static void fail(const char* what) {
+    std::perror(what);  // in the child: its stderr reaches the test's INFO
+    std::abort();
+  }
   std::size_t bytes_;
   void* base_ = nullptr;
 };
