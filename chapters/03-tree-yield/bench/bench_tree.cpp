@@ -1,4 +1,4 @@
-// bench/bench_tree.cpp: seven ways to walk a 1M-node tree, per node, in one
+// bench/bench_tree.cpp: eight ways to walk a 1M-node tree, per node, in one
 // run; and what a coroutine per level costs in memory. The goal (at most 3x
 // the visitor) is marked on the two stackful walks that switch once per
 // value; the batched walks, which switch once per 64 or 1024 values, are
