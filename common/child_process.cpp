@@ -12,7 +12,7 @@
 
 namespace cfs {
 
-ChildResult run_in_child(const std::function<void()>& body) {
+ChildResult run_in_child(const std::function<void()>& body, ChildSignals signals) {
   int fds[2];
   if (pipe(fds) != 0) throw std::runtime_error("run_in_child: pipe failed");
   std::fflush(nullptr);  // nothing buffered may be written twice
@@ -22,9 +22,9 @@ ChildResult run_in_child(const std::function<void()>& body) {
     close(fds[0]);
     dup2(fds[1], STDERR_FILENO);
     close(fds[1]);
-    // Die the default way on a crash: test frameworks (doctest) install
-    // handlers for these that would report and carry on in the child.
-    for (int sig : {SIGABRT, SIGSEGV, SIGBUS, SIGILL, SIGFPE}) std::signal(sig, SIG_DFL);
+    if (signals == ChildSignals::reset_to_default) {
+      for (int sig : {SIGABRT, SIGSEGV, SIGBUS, SIGILL, SIGFPE}) std::signal(sig, SIG_DFL);
+    }
     body();
     std::fflush(nullptr);
     _exit(0);

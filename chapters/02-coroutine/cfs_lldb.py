@@ -3,7 +3,7 @@ x86-64, natively or through qemu's gdb stub.
 
     (lldb) command script import chapters/02-coroutine/cfs_lldb.py
     (lldb) cfs coroutines     every live coroutine: status, stack, saved sp
-    (lldb) cfs bt 1           the backtrace of suspended coroutine #1
+    (lldb) cfs bt 1           the backtrace of coroutine #1 (suspended or normal)
 
 lldb's own `thread backtrace` shows the stack that sp is on: the thread's
 stack, or the running coroutine's. A suspended coroutine is only memory:
@@ -13,16 +13,22 @@ follows the chain of frame records that every function builds (the build
 uses -fno-omit-frame-pointer): on both architectures [fp] holds the
 caller's fp and [fp+8] the return address into the caller.
 
-Only lldb's Python API is used (SBProcess memory reads, SBTarget symbol
-lookups), so it works the same through a gdb-remote connection. Debian's
-lldb 14 needs PYTHONPATH=/usr/lib/llvm-14/lib/python3.11/dist-packages to
-run Python at all; tests/lldb_session.py sets it.
+The records are read through the program's debug information (the type of
+`cfs_live_coroutines`), field by field and by name, so nothing here repeats
+the C++ layout: a field that is renamed or missing is an error that says
+so. A suspended coroutine's sp is where its record's `saved_sp` points. A
+coroutine in state normal (it resumed another) saved its sp in that other
+coroutine's resumer context: the record of the coroutine whose `resumer`
+it is points there (`resumer_sp`). A record's status changes only once a
+switch has landed (coroutine.h, [record]), so whichever instruction the
+program stopped at, the sp a record leads to is a real one.
+
+Only lldb's Python API is used (SBValue, SBProcess memory reads, SBTarget
+symbol lookups), so it works the same through a gdb-remote connection.
+Debian's lldb 14 needs PYTHONPATH=/usr/lib/llvm-14/lib/python3.11/dist-packages
+(and PYTHONHOME=/usr) to run Python at all; tests/lldb_session.py sets them.
 """
 import lldb
-
-# cfs_coroutine_record (coroutine.h): a plain C struct; all fields are
-# 8 bytes wide, except `status`, an int (padded to 8).
-NEXT, SAVED_SP, STACK_LO, STACK_HI, STATUS, BODY_TYPE = 0, 16, 24, 32, 40, 48
 
 STATUS_NAMES = ["suspended", "running", "normal", "dead"]  # cfs::Status
 
@@ -69,40 +75,58 @@ def type_name(target, process, address):
     return mangled if error.Success() else f"? (at {address:#x})"
 
 
+def field(record, name):
+    """Field `name` of a cfs_coroutine_record (an SBValue), as a number."""
+    value = record.GetChildMemberWithName(name)
+    if not value.IsValid():
+        raise CfsError(f"cfs: the debug information's cfs_coroutine_record has no field "
+                       f"{name!r}: does this cfs_lldb.py belong to this program's chapter?")
+    return value.GetValueAsUnsigned()
+
+
 class Coroutine:
-    """One cfs_coroutine_record, read from the process's memory."""
+    """One cfs_coroutine_record, read through the debug information."""
 
     def __init__(self, target, process, record):
-        self.record = record
-        self.saved_sp_at = read_pointer(process, record + SAVED_SP)  # &self_.sp
-        self.stack_lo = read_pointer(process, record + STACK_LO)
-        self.stack_hi = read_pointer(process, record + STACK_HI)
-        error = lldb.SBError()
-        status = process.ReadUnsignedFromMemory(record + STATUS, 4, error)
-        if error.Fail():
-            raise CfsError(f"cfs: cannot read memory at {record + STATUS:#x}")
+        self.record = record.GetLoadAddress()
+        self.saved_sp_at = field(record, "saved_sp")      # &self_.sp
+        self.resumer_sp_at = field(record, "resumer_sp")  # &resumer_.sp
+        self.resumer = field(record, "resumer")           # its resumer's record, or 0
+        self.stack_lo = field(record, "stack_lo")
+        self.stack_hi = field(record, "stack_hi")
+        status = field(record, "status")
         self.status = STATUS_NAMES[status] if status < len(STATUS_NAMES) else f"?{status}"
-        self.body = type_name(target, process, read_pointer(process, record + BODY_TYPE))
+        self.body = type_name(target, process, field(record, "body_type"))
+        self.resumed = None  # set by live_coroutines(): the one it resumed, if normal
 
     def saved_sp(self, process):
-        """The sp cfs_switch stored when this coroutine last switched out.
-        Only a suspended one has it: a running one keeps sp in the register;
-        a normal one (it resumed another) saved it in that coroutine's
-        resumer context, which the record does not point to."""
-        return read_pointer(process, self.saved_sp_at) if self.status == "suspended" else None
+        """Where this coroutine's sp was saved when it last switched out: a
+        suspended one in its own context; a normal one in the resumer context
+        of the coroutine it resumed. A running one keeps sp in the register
+        (None), and a dead one has none."""
+        if self.status == "suspended":
+            return read_pointer(process, self.saved_sp_at)
+        if self.status == "normal" and self.resumed is not None:
+            return read_pointer(process, self.resumed.resumer_sp_at)
+        return None
 
 
 def live_coroutines(target, process):
     """The list that starts at cfs_live_coroutines, newest first."""
-    symbols = target.FindSymbols("cfs_live_coroutines")
-    if symbols.GetSize() == 0:
-        raise CfsError("cfs: no symbol cfs_live_coroutines: not a chapter 02+ program?")
-    head = symbols[0].GetSymbol().GetStartAddress().GetLoadAddress(target)
-    coroutines, record, seen = [], read_pointer(process, head), set()
-    while record != 0 and record not in seen:  # `seen`: a torn list cannot loop us
-        seen.add(record)
+    head = target.FindFirstGlobalVariable("cfs_live_coroutines")
+    if not head.IsValid():
+        raise CfsError("cfs: no variable cfs_live_coroutines with debug information: not a "
+                       "chapter 02+ program, or built without -g?")
+    coroutines, node, seen = [], head, set()
+    while node.GetValueAsUnsigned() != 0 and node.GetValueAsUnsigned() not in seen:
+        seen.add(node.GetValueAsUnsigned())  # a torn list cannot loop us
+        record = node.Dereference()
         coroutines.append(Coroutine(target, process, record))
-        record = read_pointer(process, record + NEXT)
+        node = record.GetChildMemberWithName("next")
+    by_record = {c.record: c for c in coroutines}
+    for c in coroutines:  # who is waiting for whom
+        if c.resumer in by_record and c.status in ("running", "normal"):
+            by_record[c.resumer].resumed = c
     return coroutines
 
 
@@ -163,15 +187,17 @@ def backtrace(target, process, coroutine):
     sp = coroutine.saved_sp(process)
     if sp is None:
         why = {"running": "its registers are live: see `thread backtrace`",
-               "normal": "it is in resume() of another coroutine, whose record does "
-                         "not say where that saved its sp",
+               "normal": "no live coroutine names it as its resumer",
                "dead": "its body has finished"}.get(coroutine.status, "")
         return [f"coroutine {coroutine.record:#x} is {coroutine.status}: no saved frame; {why}"]
     lo, hi = coroutine.stack_lo, coroutine.stack_hi
     fp_offset, ra_offset = SAVED_FP_RA[architecture(target)]
     fp = read_pointer(process, sp + fp_offset)
     pc = read_pointer(process, sp + ra_offset)
-    lines = [f"coroutine {coroutine.record:#x}, suspended; stack [{lo:#x}, {hi:#x})",
+    where = ("suspended" if coroutine.status == "suspended" else
+             f"normal (it resumed coroutine {coroutine.resumed.record:#x}, whose resumer "
+             "context holds this sp)")
+    lines = [f"coroutine {coroutine.record:#x}, {where}; stack [{lo:#x}, {hi:#x})",
              f"saved sp = {sp:#x}: cfs_switch's frame; fp = [sp+{fp_offset}] = {fp:#x}, "
              f"return address = [sp+{ra_offset}] = {pc:#x}"]
     if fp == 0 and target.ResolveLoadAddress(pc).GetSymbol().GetName() == "cfs_trampoline":
@@ -243,4 +269,4 @@ def __lldb_init_module(debugger, internal_dict):
     run(f'command script add -o -f {__name__}.cmd_coroutines '
         '-h "List the live coroutines: status, stack, saved sp." cfs coroutines')
     run(f'command script add -o -f {__name__}.cmd_bt '
-        '-h "Backtrace of suspended coroutine N (from cfs coroutines)." cfs bt')
+        '-h "Backtrace of suspended or normal coroutine N (from cfs coroutines)." cfs bt')

@@ -27,6 +27,16 @@
 
 #include "context.h"
 #include "eh_globals.h"
+
+// pthread_exit() and pthread_cancel() unwind the thread's stack with a
+// forced unwind on glibc, which libstdc++ lets C++ code catch as
+// abi::__forced_unwind (coroutine.cpp, [thread-exit]). Other C libraries
+// (macOS, musl) end the thread without unwinding.
+#if defined(__GLIBC__) && defined(__GLIBCXX__)
+#define CFS_GLIBC_FORCED_UNWIND 1
+#else
+#define CFS_GLIBC_FORCED_UNWIND 0
+#endif
 #include "overflow_handler.h"
 #include "stack_memory.h"
 #include "stack_pool.h"
@@ -64,12 +74,21 @@ struct ForcedUnwind {};
 namespace detail {
 
 //! [record]
-/// What the debugger sees of every live coroutine (a plain C layout: the
-/// lldb command in cfs_lldb.py reads it from memory).
+/// What the debugger sees of every live coroutine (a plain C layout; the
+/// lldb command in cfs_lldb.py reads it through the debug information).
+///
+/// `status` here is the debugger's view, and it changes only once a switch
+/// has landed, on the side that arrives: while a switch is in flight, the
+/// coroutine that is leaving still reads as running (its registers are the
+/// thread's), and the one it goes to still reads as suspended or normal,
+/// with its sp saved where the record says. So at every instruction one of
+/// the two places holds a true stack pointer.
 extern "C" struct cfs_coroutine_record {
   cfs_coroutine_record* next;  ///< the next live coroutine, or null
   cfs_coroutine_record* prev;
-  void* const* saved_sp;       ///< where its sp is saved while it is not running
+  void* const* saved_sp;       ///< where its sp is saved while it is suspended
+  void* const* resumer_sp;     ///< where its resumer's sp is saved while it runs
+  cfs_coroutine_record* resumer;  ///< that resumer: null for a thread's own stack
   const void* stack_lo;        ///< its stack: [stack_lo, stack_hi)
   const void* stack_hi;
   int status;                  ///< a cfs::Status
@@ -151,24 +170,29 @@ class ControlBlock {
   /// Back to the resumer. When we get here again, somebody resumed us,
   /// maybe from another coroutine or another thread: learn its stack.
   void suspend() {
-    set_status(Status::suspended);
+    status_ = Status::suspended;
     sanitizer::start_switch(&self_.fake_stack, resumer_.stack_lo, resumer_.stack_size);
     cfs_switch(&self_.sp, resumer_.sp, nullptr);
     sanitizer::finish_switch(self_.fake_stack, &resumer_.stack_lo, &resumer_.stack_size);
+    arrived();
     if (wake_ != WakeUp::resume) woken_to_throw();
   }
   //! [cb-suspend]
-  void woken_to_throw();
-  void check_resumable() const;
-  void set_status(Status s) {
-    status_ = s;
-    record_.status = static_cast<int>(s);
+  /// The debugger's record, on the coroutine's side of a switch that just
+  /// landed: it runs, and its resumer (if a coroutine) waits for it.
+  void arrived() {
+    record_.status = static_cast<int>(Status::running);
+    if (record_.resumer != nullptr) record_.resumer->status = static_cast<int>(Status::normal);
   }
+  void woken_to_throw();
+  [[gnu::noinline]] void continue_thread_exit();
+  void check_resumable() const;
 
   Context self_;                 ///< this coroutine's side of the switch
   Context resumer_;              ///< whoever resumed it last
   Status status_ = Status::suspended;
   bool started_ = false;
+  bool thread_exits_ = false;    ///< the body called pthread_exit() (see entry())
   WakeUp wake_ = WakeUp::resume;
   std::exception_ptr wake_error_;   ///< for WakeUp::rethrow
   std::exception_ptr body_error_;   ///< what the body threw, for resume()
@@ -215,6 +239,16 @@ void check_yield_type(const std::type_info& yielded, const std::type_info& expec
 
 }  // namespace detail
 
+//! [body-for]
+/// What a coroutine can be made from: a function that can be called with
+/// the arguments, both decayed (copied in, as std::thread does). This keeps
+/// the forwarding constructors from taking anything else, such as another
+/// Coroutine (which is not callable): a copy is then a plain "deleted copy
+/// constructor" error, not pages of errors from deep inside <tuple>.
+template <class F, class... Args>
+concept body_for = std::is_invocable_v<std::decay_t<F>, std::decay_t<Args>...>;
+//! [body-for]
+
 //! [coroutine-class]
 /// A coroutine that yields values of type Y (or nothing, for Y = void).
 template <class Y>
@@ -223,12 +257,13 @@ class Coroutine {
   /// Copies `f` and `args` into a new coroutine with a default stack. The
   /// body does not run until the first resume().
   template <class F, class... Args>
-    requires(!std::is_same_v<std::decay_t<F>, StackOptions>)
+    requires body_for<F, Args...>
   explicit Coroutine(F&& f, Args&&... args)
       : Coroutine(StackOptions{}, std::forward<F>(f), std::forward<Args>(args)...) {}
 
   /// The same, with a stack made as `options` say.
   template <class F, class... Args>
+    requires body_for<F, Args...>
   Coroutine(const StackOptions& options, F&& f, Args&&... args)
       : cb_(detail::make_body(options, std::forward<F>(f), std::forward<Args>(args)...)) {}
 
@@ -238,12 +273,26 @@ class Coroutine {
   /// alive (it yielded rather than finished).
   auto resume() { return resume_as(detail::WakeUp::resume, nullptr); }
 
+  //! [resume-throwing]
   /// Resumes the coroutine, making its pending yield() throw `error`
   /// instead of returning: how an event loop cancels a waiting coroutine
-  /// (chapter 05). Returns like resume().
+  /// (chapter 05). Returns like resume(); if the body lets `error` escape,
+  /// resume_throwing() rethrows it, once, and the coroutine is dead.
+  ///
+  /// One rule covers a coroutine that has not started yet: it waits before
+  /// the first line of its body, so the error is thrown there. No handler
+  /// of the body can be in place yet, so the body never runs, the coroutine
+  /// is dead, and resume_throwing() rethrows `error`.
+  /// A null `error` is a CoroutineError, and the coroutine is untouched.
   auto resume_throwing(std::exception_ptr error) {
+    if (!error) {
+      throw CoroutineError(
+          "cfs: resume_throwing() with a null exception_ptr: there is nothing to throw in "
+          "the coroutine; pass std::make_exception_ptr(some_exception)");
+    }
     return resume_as(detail::WakeUp::rethrow, &error);
   }
+  //! [resume-throwing]
 
   /// Its state; a moved-from (empty) coroutine reports dead.
   Status status() const { return cb_ ? cb_->status() : Status::dead; }
@@ -265,17 +314,24 @@ class Coroutine {
   Coroutine& operator=(const Coroutine&) = delete;
 
  private:
+  //! [resume-as]
+  // Reads cb_ once, before the switch. While the body runs, this handle may
+  // move (the body can grow the std::vector that holds it, as an event
+  // loop's task list does), so after the switch `this` may point at freed
+  // memory: only the control block, which never moves, is used.
   auto resume_as(detail::WakeUp why, std::exception_ptr* error) {
-    if (!cb_) throw CoroutineError("cfs: resume() of an empty Coroutine (it was moved from)");
+    detail::ControlBlock* cb = cb_;
+    if (!cb) throw CoroutineError("cfs: resume() of an empty Coroutine (it was moved from)");
     if constexpr (std::is_void_v<Y>) {
-      cb_->resume(nullptr, typeid(void), why, error);
-      return cb_->status() != Status::dead;
+      cb->resume(nullptr, typeid(void), why, error);
+      return cb->status() != Status::dead;
     } else {
       std::optional<Y> out;  // yield(value) constructs the value right here
-      cb_->resume(&out, typeid(Y), why, error);
+      cb->resume(&out, typeid(Y), why, error);
       return out;
     }
   }
+  //! [resume-as]
   void reset() noexcept {
     if (cb_) detail::ControlBlock::destroy(std::exchange(cb_, nullptr));
   }

@@ -64,8 +64,8 @@ ControlBlock::ControlBlock(const StackMemory& stack, bool pooled, const char* bo
   self_.stack_lo = stack.lo();
   self_.stack_size = stack.size();
   running_stack_ = {stack.lo() - stack.guard_size(), stack.lo(), stack.hi()};
-  record_ = {nullptr, nullptr, &self_.sp, stack.lo(), stack.hi(),
-             static_cast<int>(Status::suspended), body_type};
+  record_ = {nullptr,    nullptr,    &self_.sp, &resumer_.sp, nullptr,
+             stack.lo(), stack.hi(), static_cast<int>(Status::suspended), body_type};
   std::lock_guard lock(g_registry_mutex);
   record_.next = cfs_live_coroutines;
   if (record_.next) record_.next->prev = &record_;
@@ -106,13 +106,17 @@ void ControlBlock::check_resumable() const {
 bool ControlBlock::begin_resume(void* slot, const std::type_info& type, WakeUp why,
                                 std::exception_ptr* error, ControlBlock*& from) {
   if (status_ != Status::suspended) check_resumable();  // throws
-  if (!started_ && why != WakeUp::resume) {  // cancelled before it ever ran:
-    set_status(Status::dead);                // the body never runs
+  if (!started_ && why != WakeUp::resume) {  // ended before it ever ran:
+    status_ = Status::dead;                  // the body never runs
+    record_.status = static_cast<int>(Status::dead);
+    // An error meant for its first line escapes at once (resume_throwing).
+    if (why == WakeUp::rethrow) std::rethrow_exception(std::move(*error));
     return false;
   }
-  overflow::prepare_thread();
+  overflow::prepare_thread();  // may throw StackError: nothing has changed yet
   from = get_current();  // null: the thread's own stack
-  if (from) from->set_status(Status::normal);
+  if (from) from->status_ = Status::normal;
+  record_.resumer = from ? &from->record_ : nullptr;
   slot_ = slot;
   slot_type_ = &type;
   wake_ = why;
@@ -121,7 +125,7 @@ bool ControlBlock::begin_resume(void* slot, const std::type_info& type, WakeUp w
   resumer_caught_ = eh_->caught_exceptions;
   resumer_uncaught_ = eh_->uncaught_exceptions;
   started_ = true;
-  set_status(Status::running);
+  status_ = Status::running;
   set_current(this);
   overflow::set_running(&running_stack_);
   return true;
@@ -130,8 +134,14 @@ bool ControlBlock::begin_resume(void* slot, const std::type_info& type, WakeUp w
 void ControlBlock::end_resume(ControlBlock* from) {
   set_current(from);
   overflow::set_running(from ? &from->running_stack_ : nullptr);
-  if (from) from->set_status(Status::running);
+  // The switch back has landed: the record may now say so (see [record]).
+  record_.status = static_cast<int>(status_);
+  if (from) {
+    from->status_ = Status::running;
+    from->record_.status = static_cast<int>(Status::running);
+  }
   slot_ = nullptr;
+  if (thread_exits_) continue_thread_exit();
   if (body_error_) std::rethrow_exception(std::exchange(body_error_, nullptr));
 }
 //! [resume]
@@ -157,18 +167,27 @@ void ControlBlock::woken_to_throw() {
 void ControlBlock::entry(void* arg) {
   auto* cb = static_cast<ControlBlock*>(arg);
   sanitizer::finish_switch(nullptr, &cb->resumer_.stack_lo, &cb->resumer_.stack_size);
+  cb->arrived();
   try {
     cb->run();
   } catch (const ForcedUnwind&) {
     // The owner destroyed us while suspended: the stack is unwound, done.
-  } catch (...) {
+  }
+#if CFS_GLIBC_FORCED_UNWIND
+  catch (abi::__forced_unwind&) {
+    // pthread_exit() or pthread_cancel() in the body (see [thread-exit]).
+    cb->thread_exits_ = true;
+    cb->finish();  // inside the catch block, which therefore never ends
+  }
+#endif
+  catch (...) {
     cb->body_error_ = std::current_exception();  // resume() rethrows it
   }
   cb->finish();  // outside the catch blocks: never switch inside one
 }
 
 void ControlBlock::finish() {
-  set_status(Status::dead);
+  status_ = Status::dead;
   // The last switch out: this stack is never resumed, so tell ASan to drop
   // its fake stack (nullptr), and never come back.
   sanitizer::start_switch(nullptr, resumer_.stack_lo, resumer_.stack_size);
@@ -177,6 +196,28 @@ void ControlBlock::finish() {
   std::abort();
 }
 //! [entry]
+
+//! [thread-exit]
+// pthread_exit() and pthread_cancel() end a thread by unwinding its stack
+// with a "forced unwind": a special exception (glibc's; libstdc++ calls it
+// abi::__forced_unwind) that runs every destructor on the way and must never
+// be swallowed; a catch block that ends without rethrowing it aborts the
+// process ("FATAL: exception not rethrown"). In a coroutine it unwinds the
+// coroutine's stack up to entry(). The frames of the thread's own stack,
+// where the resumer waits, lie on another stack that the unwinder cannot
+// reach from there, so entry() does not rethrow it: it switches back to
+// the resumer from inside its catch block (the block never ends, so the
+// exception is never swallowed), and the resumer goes on with it, here:
+void ControlBlock::continue_thread_exit() {
+#if CFS_GLIBC_FORCED_UNWIND
+  // The thread's exception state still holds the forced unwind as its
+  // caught exception (entry() caught it on this thread). `throw;` takes it
+  // from there and continues the same unwind, on the resumer's stack, to the
+  // same end: the thread exits with pthread_exit()'s value.
+  throw;
+#endif
+}
+//! [thread-exit]
 
 //! [yield-value]
 // yield_value(), inline in coroutine.h, is begin_yield(), then suspend().

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <iterator>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 #include "pull.h"
@@ -22,7 +23,11 @@ namespace cfs {
 template <class T>
 class Generator {
  public:
+  /// Takes what Pull<T> takes: a body and its arguments, maybe after a
+  /// StackOptions. (Constrained, so that a Generator is never taken for
+  /// one: copying a Generator is a plain "deleted" error.)
   template <class... A>
+    requires std::is_constructible_v<Pull<T>, A...>
   explicit Generator(A&&... a) : pull_(std::forward<A>(a)...) {}
 
   class iterator {

@@ -22,6 +22,16 @@ struct NestedCount {
 };
 inline thread_local NestedCount nested_count;
 
+// The traversal below yields, so after any yield it may go on on another
+// thread, and a compiler may keep a thread_local's address in a register
+// across the switch (chapter 02, [current]). So the count is touched only in
+// these two functions, which never switch and are never inlined into one
+// that does.
+[[gnu::noinline]] inline void nested_enter() {
+  nested_count.peak = std::max(nested_count.peak, ++nested_count.alive);
+}
+[[gnu::noinline]] inline void nested_leave() { --nested_count.alive; }
+
 //! [nested]
 /// Yields `n`'s subtree in order; each child subtree is walked by a
 /// coroutine of its own, made with `options`.
@@ -29,8 +39,8 @@ template <class T>
 void yield_in_order_nested(const Node<T>* n, StackOptions options) {
   if (n == nullptr) return;
   struct Alive {  // counts this coroutine while it exists
-    Alive() { nested_count.peak = std::max(nested_count.peak, ++nested_count.alive); }
-    ~Alive() { --nested_count.alive; }
+    Alive() { nested_enter(); }
+    ~Alive() { nested_leave(); }
   } alive;
   auto walk = [&options](const Node<T>* child) {
     if (child == nullptr) return;

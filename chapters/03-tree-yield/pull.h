@@ -27,12 +27,14 @@ template <class T>
 class Pull {
  public:
   /// The sequence of values that `f(args...)` yields, run in a coroutine.
+  /// (Only a callable body: see cfs::body_for in coroutine.h.)
   template <class F, class... Args>
-    requires(!std::is_same_v<std::decay_t<F>, StackOptions>)
+    requires body_for<F, Args...>
   explicit Pull(F&& f, Args&&... args) : coro_(std::forward<F>(f), std::forward<Args>(args)...) {}
 
   /// The same, with the coroutine's stack made as `options` say.
   template <class F, class... Args>
+    requires body_for<F, Args...>
   Pull(const StackOptions& options, F&& f, Args&&... args)
       : coro_(options, std::forward<F>(f), std::forward<Args>(args)...) {}
 

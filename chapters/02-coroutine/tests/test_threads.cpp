@@ -2,12 +2,17 @@
 // may be resumed from any thread, one at a time.
 #include <doctest/doctest.h>
 
+#include <pthread.h>
+
 #include <atomic>
+#include <csignal>
+#include <cstdio>
 #include <future>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "../../../common/child_process.h"
 #include "../coroutine.h"
 
 using cfs::Coroutine;
@@ -83,3 +88,93 @@ TEST_CASE("a coroutine made on one thread can be destroyed, unwound, on another"
   t.join();
   CHECK(destroyed == 1);
 }
+
+#if CFS_GLIBC_FORCED_UNWIND
+namespace {
+struct Logged {
+  std::vector<std::string>* log;
+  const char* name;
+  ~Logged() { log->push_back(name); }
+};
+
+struct ExitRun {
+  std::vector<std::string> log;
+  std::size_t live_stacks_after = 0;
+  void* (*body)(ExitRun*) = nullptr;
+  std::atomic<bool> started{false};
+};
+
+/// The thread: its own frames hold a local and a coroutine (which holds
+/// another); the coroutine's body ends the thread from two calls deep.
+void* exiting_thread(void* arg) {
+  auto* run = static_cast<ExitRun*>(arg);
+  Logged thread_local_object{&run->log, "~thread's local"};
+  Coroutine<int> c([run] {
+    Logged in_body{&run->log, "~body's local"};
+    run->started = true;
+    run->body(run);  // pthread_exit() or a cancellation point
+    run->log.push_back("not reached: the body went on");
+  });
+  c.resume();
+  run->log.push_back("not reached: resume() returned");
+  return nullptr;
+}
+
+void* call_pthread_exit(ExitRun*) {
+  [] { pthread_exit(reinterpret_cast<void*>(42)); }();
+  return nullptr;
+}
+
+void* wait_for_cancel(ExitRun*) {
+  for (;;) pthread_testcancel();  // a cancellation point, in a loop
+}
+}  // namespace
+
+//! [thread-exit-test]
+TEST_CASE("pthread_exit inside a body ends the thread, unwinding the coroutine, then the thread") {
+  std::size_t live_before = cfs::StackMemory::live_count() - cfs::stack_pool::size();
+  ExitRun run;
+  run.body = call_pthread_exit;
+  pthread_t t;
+  REQUIRE(pthread_create(&t, nullptr, exiting_thread, &run) == 0);
+  void* result = nullptr;
+  REQUIRE(pthread_join(t, &result) == 0);
+  CHECK(result == reinterpret_cast<void*>(42));  // pthread_exit()'s value
+  // The coroutine's frames first (on its stack), then the thread's, with
+  // the Coroutine handle, whose stack was freed (not leaked).
+  CHECK(run.log == std::vector<std::string>{"~body's local", "~thread's local"});
+  CHECK(cfs::StackMemory::live_count() - cfs::stack_pool::size() == live_before);
+}
+//! [thread-exit-test]
+
+TEST_CASE("pthread_cancel of a thread waiting inside a body unwinds both stacks, too") {
+  ExitRun run;
+  run.body = wait_for_cancel;
+  pthread_t t;
+  REQUIRE(pthread_create(&t, nullptr, exiting_thread, &run) == 0);
+  while (!run.started) std::this_thread::yield();
+  REQUIRE(pthread_cancel(t) == 0);
+  void* result = nullptr;
+  REQUIRE(pthread_join(t, &result) == 0);
+  CHECK(result == PTHREAD_CANCELED);
+  CHECK(run.log == std::vector<std::string>{"~body's local", "~thread's local"});
+}
+
+TEST_CASE("pthread_exit through a noexcept function inside a body: std::terminate, as anywhere") {
+  // A forced unwind that meets a noexcept frame ends the process through
+  // std::terminate(), on a coroutine's stack or on a thread's own.
+  cfs::ChildResult r = cfs::run_in_child([] {
+    std::thread t([] {
+      Coroutine<int> c([]() noexcept { pthread_exit(nullptr); });
+      c.resume();
+    });
+    t.join();
+    std::fprintf(stderr, "survived: must not happen\n");
+  });
+  CHECK(r.signaled);
+  CHECK(r.signal == SIGABRT);
+  INFO("child stderr: " << r.err);
+  CHECK(r.err.find("terminate called") != std::string::npos);
+  CHECK(r.err.find("must not happen") == std::string::npos);
+}
+#endif  // CFS_GLIBC_FORCED_UNWIND

@@ -119,12 +119,44 @@ TEST_CASE("an unhandled exception from resume_throwing comes out of it, once") {
   CHECK(c.status() == Status::dead);
 }
 
-TEST_CASE("resume_throwing before the first resume ends the coroutine without running it") {
+TEST_CASE("resume_throwing before the first resume: the error escapes at the first line") {
+  // One rule: the error is thrown where the coroutine waits. One that never
+  // ran waits before its first line, where no handler of its body is in
+  // place yet, so the error escapes at once: the body never runs, the
+  // coroutine is dead, and resume_throwing() rethrows the error.
   bool ran = false;
-  Coroutine<int> c([&ran] { ran = true; });
-  CHECK(c.resume_throwing(std::make_exception_ptr(std::runtime_error("x"))) == std::nullopt);
+  Coroutine<int> c([&ran] {
+    try {
+      ran = true;
+      cfs::yield(1);
+    } catch (...) {
+      cfs::yield(2);
+    }
+  });
+  CHECK_THROWS_WITH_AS(c.resume_throwing(std::make_exception_ptr(std::runtime_error("x"))), "x",
+                       std::runtime_error);
   CHECK_FALSE(ran);
   CHECK(c.status() == Status::dead);
+}
+
+TEST_CASE("resume_throwing with a null exception_ptr is an error, and the coroutine goes on") {
+  Coroutine<int> c([] {
+    cfs::yield(1);
+    cfs::yield(2);
+  });
+  std::string what;
+  try {
+    c.resume_throwing(nullptr);
+  } catch (const cfs::CoroutineError& e) {
+    what = e.what();
+  }
+  CHECK(what ==
+        "cfs: resume_throwing() with a null exception_ptr: there is nothing to throw in the "
+        "coroutine; pass std::make_exception_ptr(some_exception)");
+  CHECK(c.status() == Status::suspended);  // untouched: it never started
+  CHECK(c.resume() == 1);
+  CHECK_THROWS_AS(c.resume_throwing(std::exception_ptr()), cfs::CoroutineError);
+  CHECK(c.resume() == 2);  // still waiting where it was
 }
 
 //! [yield-in-destructor]

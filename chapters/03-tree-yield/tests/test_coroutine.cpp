@@ -1,6 +1,7 @@
 // tests/test_coroutine.cpp: create, resume, yield, finish; states; nesting.
 #include <doctest/doctest.h>
 
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <string>
@@ -185,4 +186,83 @@ TEST_CASE("the live-coroutine registry shows each stack and the saved sp inside 
     CHECK(cfs_live_coroutines->next == rec);
   }
   CHECK(cfs_live_coroutines == rec);  // destroyed ones leave the list
+}
+
+namespace {
+/// An allocator that fills memory with 0xdb before giving it back, so that
+/// reading freed memory reads garbage at once, in every build (AddressSanitizer
+/// reports it by name; without it, freed memory often still looks right).
+template <class T>
+struct ScribblingAllocator {
+  using value_type = T;
+  ScribblingAllocator() = default;
+  template <class U>
+  ScribblingAllocator(const ScribblingAllocator<U>&) {}
+  T* allocate(std::size_t n) { return std::allocator<T>().allocate(n); }
+  void deallocate(T* p, std::size_t n) {
+    std::memset(static_cast<void*>(p), 0xdb, n * sizeof(T));
+    std::allocator<T>().deallocate(p, n);
+  }
+  friend bool operator==(const ScribblingAllocator&, const ScribblingAllocator&) { return true; }
+};
+template <class Y>
+using TaskList = std::vector<Coroutine<Y>, ScribblingAllocator<Coroutine<Y>>>;
+}  // namespace
+
+//! [handle-moves]
+TEST_CASE("a running coroutine's handle may move: its body grows the vector that holds it") {
+  // An event loop's task list: a task spawns more tasks into the list it
+  // lives in. The vector reallocates, so the running task's own handle
+  // moves to new memory while its body runs, and the old one is freed.
+  TaskList<void> tasks;
+  int ran = 0;
+  tasks.reserve(1);
+  tasks.emplace_back([&] {
+    for (int i = 0; i < 100; ++i) tasks.emplace_back([&ran] { ++ran; });
+    cfs::yield();
+  });
+  CHECK(tasks[0].resume());  // true: it yielded and is alive
+  REQUIRE(tasks.size() == 101);
+  for (std::size_t i = 1; i < tasks.size(); ++i) CHECK_FALSE(tasks[i].resume());
+  CHECK(ran == 100);
+  CHECK_FALSE(tasks[0].resume());  // the moved handle still owns the coroutine
+  CHECK(tasks[0].status() == Status::dead);
+
+  TaskList<int> values;
+  values.reserve(1);
+  values.emplace_back([&] {
+    for (int i = 0; i < 100; ++i) values.emplace_back([] {});
+    cfs::yield(7);
+  });
+  CHECK(values[0].resume() == 7);
+  CHECK(values[0].resume() == std::nullopt);
+}
+//! [handle-moves]
+
+TEST_CASE("the registry says where a coroutine in state normal saved its sp") {
+  // A coroutine that resumed another is in state normal: its registers are
+  // saved in the other one's resumer context, which the record points to.
+  using Record = cfs::detail::cfs_coroutine_record;
+  Record* outer_rec = nullptr;
+  Record* inner_rec = nullptr;
+  std::uintptr_t outer_sp = 0;
+  Coroutine<int> inner([&] {
+    CHECK(inner_rec->status == static_cast<int>(Status::running));
+    CHECK(outer_rec->status == static_cast<int>(Status::normal));
+    CHECK(inner_rec->resumer == outer_rec);
+    auto saved = reinterpret_cast<std::uintptr_t>(*inner_rec->resumer_sp);
+    CHECK(saved < outer_sp);  // below where outer's body was: on its stack,
+    CHECK(saved >= reinterpret_cast<std::uintptr_t>(outer_rec->stack_lo));  // inside it
+    cfs::yield(1);
+  });
+  Coroutine<int> outer([&] {
+    outer_sp = cfs_stack_pointer();
+    cfs::yield(*inner.resume());
+  });
+  outer_rec = cfs_live_coroutines;  // the newest is first in the list
+  inner_rec = outer_rec->next;
+  CHECK(outer.resume() == 1);
+  CHECK(inner_rec->status == static_cast<int>(Status::suspended));
+  CHECK(outer_rec->status == static_cast<int>(Status::suspended));
+  CHECK(outer_rec->resumer == nullptr);  // resumed from the thread's own stack
 }

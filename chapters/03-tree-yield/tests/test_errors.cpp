@@ -3,8 +3,10 @@
 #include <doctest/doctest.h>
 
 #include <csignal>
+#include <functional>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include "../../../common/child_process.h"
 #include "../coroutine.h"
@@ -159,3 +161,34 @@ TEST_CASE("throw and catch on both sides of a yield leave the runtime's exceptio
   CHECK(c.resume() == 2);
   CHECK(c.resume() == std::nullopt);
 }
+
+namespace {
+int twice(int x) { return 2 * x; }
+void takes_ref(std::string&) {}
+}  // namespace
+
+//! [constructor-constraints]
+TEST_CASE("the constructors take only a callable body with matching arguments") {
+  // A coroutine is move-only: a copy is the plain "deleted" error, because
+  // the forwarding constructor does not accept a Coroutine as a body.
+  static_assert(!std::is_constructible_v<Coroutine<int>, Coroutine<int>&>);
+  static_assert(!std::is_constructible_v<Coroutine<int>, const Coroutine<int>&>);
+  static_assert(std::is_constructible_v<Coroutine<int>, Coroutine<int>&&>);
+  // A body must be callable with the (decayed) arguments.
+  static_assert(std::is_constructible_v<Coroutine<int>, int (*)(int), int>);
+  static_assert(!std::is_constructible_v<Coroutine<int>, int (*)(int)>);  // too few
+  static_assert(!std::is_constructible_v<Coroutine<int>, int (*)(int), const char*>);
+  static_assert(!std::is_constructible_v<Coroutine<int>, int>);  // not callable
+  // Arguments are copied in: a body taking a reference needs std::ref.
+  static_assert(!std::is_constructible_v<Coroutine<void>, void (*)(std::string&), std::string&>);
+  static_assert(std::is_constructible_v<Coroutine<void>, void (*)(std::string&),
+                                        std::reference_wrapper<std::string>>);
+  static_assert(std::is_constructible_v<Coroutine<int>, cfs::StackOptions, int (*)(int), int>);
+  static_assert(!std::is_constructible_v<Coroutine<int>, cfs::StackOptions>);
+  Coroutine<int> c(twice, 21);  // used, so the functions above are odr-used
+  CHECK(c.resume() == std::nullopt);
+  std::string s;
+  Coroutine<void> r(takes_ref, std::ref(s));
+  CHECK_FALSE(r.resume());
+}
+//! [constructor-constraints]

@@ -8,6 +8,7 @@
 #include <ranges>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "../generator.h"
@@ -131,3 +132,19 @@ TEST_CASE("a Generator works with standard algorithms, classic and ranges") {
   CHECK(five == std::vector<int>{0, 1, 2, 3, 4});
 }
 //! [algorithms]
+
+TEST_CASE("Pull and Generator take only a callable body: copying one is a plain error") {
+  using P = cfs::Pull<int>;
+  using G = cfs::Generator<int>;
+  static_assert(!std::is_constructible_v<P, P&>);
+  static_assert(!std::is_copy_constructible_v<P>);
+  static_assert(!std::is_constructible_v<G, G&>);
+  static_assert(!std::is_copy_constructible_v<G>);
+  static_assert(!std::is_constructible_v<G, int>);
+  static_assert(std::is_constructible_v<G, void (*)(const cfs::Node<int>*), const cfs::Node<int>*>);
+  static_assert(std::is_constructible_v<G, cfs::StackOptions, void (*)(const cfs::Node<int>*),
+                                        cfs::Node<int>*>);
+  cfs::Tree<int> t = cfs::balanced_of_size(3);
+  G g(cfs::StackOptions{}, cfs::yield_in_order<int>, t.get());
+  CHECK(std::vector<int>(g.begin(), g.end()) == std::vector<int>{0, 1, 2});
+}

@@ -2,24 +2,33 @@
 // and the limit on memory mappings.
 #include <doctest/doctest.h>
 
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
+#include <future>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "../../../common/child_process.h"
 #include "../../../common/sanitizer_fiber.h"
 #include "../coroutine.h"
+#include "../overflow_handler.h"
 #include "../stack_pool.h"
 
 using cfs::Coroutine;
 using cfs::StackOptions;
+using stack_pool_limits = cfs::stack_pool::Limits;
 
 namespace {
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
@@ -178,6 +187,103 @@ TEST_CASE("released stacks are pooled per thread and reused") {
   CHECK(cfs::stack_pool::size() == before);  // unmapped, not kept
 }
 
+//! [pool-test]
+TEST_CASE("the pool is bounded in bytes, and settable; a stack too big for it is unmapped") {
+  const stack_pool_limits saved = cfs::stack_pool::limits();
+  const std::size_t page = cfs::page_size();
+  const std::size_t footprint = 64 * 1024 + page;  // a default stack and its guard
+  cfs::stack_pool::set_limits({.max_bytes = 3 * footprint, .max_resident = 16});
+  CHECK(cfs::stack_pool::bytes() <= 3 * footprint);  // trimmed at once
+  {
+    std::vector<Coroutine<int>> five;
+    for (int i = 0; i < 5; ++i) five.emplace_back([] {});
+  }  // five released: the pool keeps three of them
+  CHECK(cfs::stack_pool::size() == 3);
+  CHECK(cfs::stack_pool::bytes() == 3 * footprint);
+
+  // A 64 MiB stack (chapter 03's deep tree) is not pooled: it is unmapped.
+  std::size_t live = cfs::StackMemory::live_count();
+  { Coroutine<int> big(StackOptions{.size = 64 * 1024 * 1024}, [] { cfs::yield(1); }); }
+  CHECK(cfs::StackMemory::live_count() == live);
+  CHECK(cfs::stack_pool::size() == 3);
+
+  cfs::stack_pool::set_limits({.max_bytes = 0});  // pooling off
+  CHECK(cfs::stack_pool::size() == 0);
+  CHECK(cfs::StackMemory::live_count() == live - 3);
+  cfs::stack_pool::set_limits(saved);
+}
+
+namespace {
+std::size_t g_live_outside_pool = 0;
+void report_live_stacks_at_exit() {
+  std::fprintf(stderr, "at exit: %zu stacks live, %zu expected\n", cfs::StackMemory::live_count(),
+               g_live_outside_pool);
+}
+}  // namespace
+
+//! [static-coroutine-test]
+TEST_CASE("a coroutine with static storage is destroyed at exit, after its thread's pool") {
+  cfs::ChildResult r = cfs::run_in_child([] {
+    // Registered first, so it runs last: after the static coroutine below
+    // has been destroyed (exit() runs those in reverse order), which is
+    // after the thread's thread_local objects, the pool among them.
+    g_live_outside_pool = cfs::StackMemory::live_count() - cfs::stack_pool::size();
+    std::atexit(report_live_stacks_at_exit);
+    static Coroutine<int> forever([] {
+      for (;;) cfs::yield(1);
+    });
+    forever.resume();  // started and suspended: destroying it unwinds it
+    std::exit(0);      // not _exit: run the destructors
+  });
+  INFO("child stderr: " << r.err);
+  CHECK(r.exited);
+  CHECK(r.code == 0);
+  // Its stack was unmapped, not pushed into the destroyed pool.
+  CHECK(contains(r.err, "at exit: "));
+  std::size_t live = 99, expected = 0;
+  REQUIRE(std::sscanf(r.err.c_str() + r.err.find("at exit: "), "at exit: %zu stacks live, %zu expected",
+                      &live, &expected) == 2);
+  CHECK(live == expected);
+}
+//! [static-coroutine-test]
+
+namespace {
+/// How many of the pages of [lo, lo + size) are resident in memory.
+std::size_t resident_pages(const void* lo, std::size_t size) {
+  const std::size_t page = cfs::page_size();
+#if defined(__APPLE__)
+  std::vector<char> in_core(size / page);
+#else
+  std::vector<unsigned char> in_core(size / page);
+#endif
+  REQUIRE(::mincore(const_cast<void*>(lo), size, in_core.data()) == 0);
+  std::size_t n = 0;
+  for (auto c : in_core) n += (c & 1);
+  return n;
+}
+}  // namespace
+
+TEST_CASE("pooled stacks beyond the high-water mark give their touched pages back") {
+  const stack_pool_limits saved = cfs::stack_pool::limits();
+  cfs::stack_pool::set_limits({.max_bytes = 0});  // start empty
+  cfs::stack_pool::set_limits({.max_bytes = 16 * 1024 * 1024, .max_resident = 1});
+  std::vector<const void*> lows;
+  {
+    std::vector<Coroutine<int>> two;
+    for (int i = 0; i < 2; ++i) {
+      two.emplace_back([] { cfs::yield(recurse(100)); });  // ~30 KiB deep
+      lows.push_back(cfs_live_coroutines->stack_lo);
+      two.back().resume();
+    }
+    for (const void* lo : lows) CHECK(resident_pages(lo, 64 * 1024) >= 6);
+  }  // released in order: the first stays resident, the second is trimmed
+  REQUIRE(cfs::stack_pool::size() == 2);
+  CHECK(resident_pages(lows[0], 64 * 1024) >= 6);
+  CHECK(resident_pages(lows[1], 64 * 1024) == 0);
+  cfs::stack_pool::set_limits(saved);
+}
+//! [pool-test]
+
 TEST_CASE("a stack that cannot be mapped is a clear error, and nothing leaks") {
   StackOptions huge;
   huge.size = std::size_t{1} << 50;  // a petabyte: more than the address space
@@ -257,4 +363,204 @@ TEST_CASE("unguarded stacks go far past that limit: adjacent mappings merge") {
   CHECK(all.back().resume() == 1);
   CHECK(all.front().resume() == 1);
 }
+#endif  // __linux__
+
+// --- the overflow handler: what it must not swallow, and fork ---------------
+
+//! [sent-signal-test]
+TEST_CASE("a SIGSEGV sent with raise() or kill() ends the process, as by default") {
+  for (bool inside : {false, true}) {
+    for (bool use_kill : {false, true}) {
+      cfs::ChildResult r = cfs::run_in_child([inside, use_kill] {
+        auto send = [use_kill] {
+          if (use_kill) ::kill(::getpid(), kGuardSignal);
+          else ::raise(kGuardSignal);
+        };
+        Coroutine<int> c([&send] {
+          cfs::yield(1);
+          send();  // inside a coroutine, the handler is in charge
+          cfs::yield(2);
+        });
+        c.resume();  // installs the handler
+        if (inside) c.resume();
+        else send();
+        std::fprintf(stderr, "survived: must not happen\n");
+      });
+      INFO("inside a coroutine: " << inside << ", kill: " << use_kill << ", stderr: " << r.err);
+      CHECK(r.signaled);
+      CHECK(r.signal == kGuardSignal);
+      CHECK_FALSE(contains(r.err, "must not happen"));
+      CHECK_FALSE(contains(r.err, "stack overflow"));
+    }
+  }
+}
+//! [sent-signal-test]
+
+namespace {
+void on_fault_exit_42(int) {
+  const char msg[] = "the handler from before cfs ran\n";
+  ssize_t ignored = ::write(STDERR_FILENO, msg, sizeof msg - 1);
+  (void)ignored;
+  ::_exit(42);
+}
+}  // namespace
+
+//! [fork-test]
+TEST_CASE("after fork(), a fault that is not an overflow still reaches the handler from before") {
+  // In a child of the test (with the default dispositions): a handler of
+  // the program's own, then cfs's on top of it; then fork() again, with
+  // nothing reset, and run a coroutine in the grandchild.
+  cfs::ChildResult r = cfs::run_in_child([] {
+    struct sigaction sa;
+    std::memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_fault_exit_42;
+    ::sigaction(kGuardSignal, &sa, nullptr);
+    Coroutine<int> first([] { cfs::yield(1); });
+    first.resume();  // cfs installs its handler, recording ours as previous
+    cfs::ChildResult g = cfs::run_in_child([] {
+      Coroutine<int> c([] { cfs::yield(1); });
+      c.resume();  // the grandchild's first coroutine: cfs checks again
+      volatile int* nowhere = nullptr;
+      *nowhere = 1;  // an ordinary fault, not an overflow
+    }, cfs::ChildSignals::inherit);
+    std::fprintf(stderr, "grandchild: exited %d code %d signaled %d signal %d\n%s", g.exited,
+                 g.code, g.signaled, g.signal, g.err.c_str());
+  });
+  INFO("child stderr: " << r.err);
+  CHECK(contains(r.err, "grandchild: exited 1 code 42 signaled 0"));
+  CHECK(contains(r.err, "the handler from before cfs ran"));
+}
+//! [fork-test]
+
+//! [big-frame-test]
+namespace {
+/// A frame far larger than the whole 64 KiB default stack.
+[[gnu::noinline]] int big_frame() {
+  volatile char huge[80 * 1024];
+  huge[0] = 1;  // the lowest byte: 16 KiB below the end of the stack
+  huge[sizeof huge - 1] = 2;
+  return huge[0] + huge[sizeof huge - 1];
+}
+}  // namespace
+
+TEST_CASE("one frame bigger than the stack hits the guard page, not the memory below it") {
+  // Shared memory for a sentinel right below the guard page: the child
+  // writes nothing there unless the big frame jumped over the guard.
+  const std::size_t sentinel_size = 128 * 1024;
+  FILE* file = std::tmpfile();
+  REQUIRE(file != nullptr);
+  const int fd = fileno(file);
+  REQUIRE(::ftruncate(fd, static_cast<off_t>(sentinel_size)) == 0);
+  cfs::ChildResult r = cfs::run_in_child([fd, sentinel_size] {
+    Coroutine<int> c([] { cfs::yield(big_frame()); });
+    const auto* rec = cfs_live_coroutines;
+    const auto* guard_lo = static_cast<const char*>(rec->stack_lo) - cfs::page_size();
+    void* want = const_cast<char*>(guard_lo) - sentinel_size;
+    void* got = ::mmap(want, sentinel_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (got != want) {
+      std::fprintf(stderr, "could not place the sentinel below the guard page\n");
+      return;
+    }
+    std::memset(got, 0x5a, sentinel_size);
+    c.resume();
+    std::fprintf(stderr, "survived: must not happen\n");
+  });
+  INFO("child stderr: " << r.err);
+  CHECK(r.signaled);
+  CHECK(r.signal == kGuardSignal);
+  CHECK(contains(r.err, "cfs: stack overflow in a coroutine"));
+  void* view = ::mmap(nullptr, sentinel_size, PROT_READ, MAP_SHARED, fd, 0);
+  REQUIRE(view != MAP_FAILED);
+  std::size_t changed = 0;
+  for (std::size_t i = 0; i < sentinel_size; ++i) changed += static_cast<unsigned char*>(view)[i] != 0x5a;
+  CHECK(changed == 0);  // nothing below the guard page was written
+  ::munmap(view, sentinel_size);
+  std::fclose(file);
+}
+//! [big-frame-test]
+
+#if defined(__linux__)
+namespace {
+/// The permissions /proc/self/maps gives the mapping that holds `addr`
+/// ("rw-p", "---p"), or "" if no mapping holds it.
+std::string mapping_permissions(const void* addr) {
+  std::ifstream maps("/proc/self/maps");
+  const auto a = reinterpret_cast<std::uintptr_t>(addr);
+  for (std::string line; std::getline(maps, line);) {
+    unsigned long lo = 0, hi = 0;
+    char perms[8] = {};
+    if (std::sscanf(line.c_str(), "%lx-%lx %7s", &lo, &hi, perms) == 3 && lo <= a && a < hi) {
+      return perms;
+    }
+  }
+  return "";
+}
+}  // namespace
+
+TEST_CASE("the alternate signal stack is sized for this CPU and has a guard page below it") {
+  std::thread([] {  // a fresh thread: no alternate stack yet
+    Coroutine<int> c([] { cfs::yield(1); });
+    c.resume();
+    stack_t ss;
+    REQUIRE(::sigaltstack(nullptr, &ss) == 0);
+    long wanted = SIGSTKSZ;
+#if defined(_SC_SIGSTKSZ)
+    wanted = std::max(wanted, ::sysconf(_SC_SIGSTKSZ));
+#endif
+    CHECK(ss.ss_size >= static_cast<std::size_t>(wanted));
+    CHECK(ss.ss_size >= 64 * 1024);
+    CHECK(mapping_permissions(static_cast<char*>(ss.ss_sp)) == "rw-p");
+    CHECK(mapping_permissions(static_cast<char*>(ss.ss_sp) - 1) == "---p");  // the guard
+  }).join();
+}
+
+#if !defined(CFS_ASAN)
+//! [altstack-failure-test]
+TEST_CASE("a thread that cannot get its alternate signal stack gets a clear error, and nothing is lost") {
+  cfs::ChildResult r = cfs::run_in_child([] {
+    // Everything the thread needs, made while memory mappings are left:
+    // the thread, the coroutine and its stack, and the error path (warm).
+    Coroutine<int> c([] { cfs::yield(1); });
+    std::promise<void> go;
+    std::promise<std::string> first, second;
+    std::promise<void> again;
+    std::thread t([&] {
+      go.get_future().wait();
+      try {
+        c.resume();
+        first.set_value("resumed");
+      } catch (const cfs::StackError& e) {
+        first.set_value(e.what());
+      }
+      again.get_future().wait();
+      second.set_value(std::to_string(*c.resume()));
+    });
+    // Use up every memory mapping: the alternate stack's mmap must fail.
+    MappingReserve reserve(kReservedMappings);
+    std::vector<Coroutine<int>> hog;
+    hog.reserve(70000);
+    try {
+      for (;;) hog.emplace_back([] {});
+    } catch (const cfs::StackError&) {
+    }
+    go.set_value();
+    std::string what = first.get_future().get();
+    reserve.release();  // give back, then report
+    hog.clear();
+    again.set_value();
+    std::string then = second.get_future().get();
+    t.join();
+    std::fprintf(stderr, "first: %s\nthen: %s\n", what.c_str(), then.c_str());
+  });
+  INFO("child stderr: " << r.err);
+  CHECK(r.exited);
+  CHECK(contains(r.err, "first: cfs: cannot give this thread its alternate signal stack ("));
+  // mmap itself may succeed (next to a mapping it can merge with); then
+  // mprotect, which must split it for the guard page, fails.
+  CHECK(contains(r.err, "without which a stack overflow in a coroutine could not be reported: m"));
+  CHECK(contains(r.err, " failed: " + std::string(std::strerror(ENOMEM))));
+  CHECK(contains(r.err, "then: 1"));  // the coroutine was untouched, and runs now
+}
+//! [altstack-failure-test]
+#endif  // !CFS_ASAN
 #endif  // __linux__
