@@ -16,6 +16,7 @@
 #include <fstream>
 #include <future>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -452,17 +453,30 @@ TEST_CASE("one frame bigger than the stack hits the guard page, not the memory b
   const int fd = fileno(file);
   REQUIRE(::ftruncate(fd, static_cast<off_t>(sentinel_size)) == 0);
   cfs::ChildResult r = cfs::run_in_child([fd, sentinel_size] {
-    Coroutine<int> c([] { cfs::yield(big_frame()); });
-    const auto* rec = cfs_live_coroutines;
-    const auto* guard_lo = static_cast<const char*>(rec->stack_lo) - cfs::page_size();
-    void* want = const_cast<char*>(guard_lo) - sentinel_size;
-    void* got = ::mmap(want, sentinel_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    const StackOptions fresh{.pooled = false};  // a new mapping, not a pooled stack
+    auto guard_lo = [] {
+      return static_cast<char*>(const_cast<void*>(cfs_live_coroutines->stack_lo)) - cfs::page_size();
+    };
+    auto map_sentinel = [&](void* at) {
+      return ::mmap(at, sentinel_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    };
+    // Linux lays new mappings out top-down: map the sentinel right below a
+    // new stack. qemu-user lays them out bottom-up: map it first, and the
+    // next stack lands right above it. Try both; one must work.
+    std::optional<Coroutine<int>> c(std::in_place, fresh, [] { cfs::yield(big_frame()); });
+    void* want = guard_lo() - sentinel_size;
+    void* got = map_sentinel(want);
     if (got != want) {
-      std::fprintf(stderr, "could not place the sentinel below the guard page\n");
-      return;
+      if (got != MAP_FAILED) ::munmap(got, sentinel_size);
+      got = map_sentinel(nullptr);
+      c.emplace(fresh, [] { cfs::yield(big_frame()); });
+      if (got == MAP_FAILED || static_cast<char*>(got) + sentinel_size != guard_lo()) {
+        std::fprintf(stderr, "could not place the sentinel below the guard page\n");
+        return;
+      }
     }
     std::memset(got, 0x5a, sentinel_size);
-    c.resume();
+    c->resume();
     std::fprintf(stderr, "survived: must not happen\n");
   });
   INFO("child stderr: " << r.err);
@@ -525,6 +539,10 @@ TEST_CASE("a thread that cannot get its alternate signal stack gets a clear erro
     std::promise<std::string> first, second;
     std::promise<void> again;
     std::thread t([&] {
+      try {  // this thread's malloc arena and the error path, made now
+        throw cfs::StackError(std::string(4096, 'x'));
+      } catch (const cfs::StackError&) {
+      }
       go.get_future().wait();
       try {
         c.resume();
@@ -543,8 +561,9 @@ TEST_CASE("a thread that cannot get its alternate signal stack gets a clear erro
       for (;;) hog.emplace_back([] {});
     } catch (const cfs::StackError&) {
     }
+    std::future<std::string> first_result = first.get_future();
     go.set_value();
-    std::string what = first.get_future().get();
+    std::string what = first_result.get();
     reserve.release();  // give back, then report
     hog.clear();
     again.set_value();
