@@ -44,6 +44,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <coroutine>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -134,6 +135,49 @@ void BM_coro2_round_trip(benchmark::State& state) {
     benchmark::DoNotOptimize(v);
   }
 }
+
+//! [stackless-row]
+// A C++20 (stackless) coroutine doing the same: each resume() runs it to
+// its next `co_yield i`, which stores i in its promise and suspends. The
+// compiler keeps its frame on the heap and resumes it with an indirect
+// call, not a stack switch; the price of that is that it can suspend only
+// in its own body, never from a function it calls (chapter 03 compares the
+// two on a tree).
+struct StacklessCounter {
+  struct promise_type {
+    long value = 0;
+    StacklessCounter get_return_object() {
+      return StacklessCounter{std::coroutine_handle<promise_type>::from_promise(*this)};
+    }
+    std::suspend_always initial_suspend() noexcept { return {}; }
+    std::suspend_always final_suspend() noexcept { return {}; }
+    std::suspend_always yield_value(long v) noexcept {
+      value = v;
+      return {};
+    }
+    void return_void() {}
+    void unhandled_exception() { throw; }
+  };
+  explicit StacklessCounter(std::coroutine_handle<promise_type> h) : handle(h) {}
+  StacklessCounter(const StacklessCounter&) = delete;
+  StacklessCounter& operator=(const StacklessCounter&) = delete;
+  ~StacklessCounter() { handle.destroy(); }
+  std::coroutine_handle<promise_type> handle;
+};
+
+StacklessCounter count_up() {
+  for (long i = 0;; ++i) co_yield i;
+}
+
+void BM_stackless_round_trip(benchmark::State& state) {
+  StacklessCounter c = count_up();
+  for (auto _ : state) {
+    c.handle.resume();
+    long v = c.handle.promise().value;
+    benchmark::DoNotOptimize(v);
+  }
+}
+//! [stackless-row]
 
 void BM_fiber_round_trip(benchmark::State& state) {
   namespace ctx = boost::context;
@@ -358,6 +402,7 @@ BENCHMARK(BM_cfs_round_trip)->Name("cfs resume+yield");
 BENCHMARK(BM_coro2_round_trip)->Name("coroutine2 pull resume+get");
 BENCHMARK(BM_fiber_round_trip)->Name("boost fiber round trip");
 BENCHMARK(BM_bare_switch)->Name("bare cfs_switch round trip");
+BENCHMARK(BM_stackless_round_trip)->Name("C++20 stackless resume+co_yield");
 
 // 2. create + first resume + destroy
 BENCHMARK(BM_cfs_pooled_finishes)->Name(kPooledFinishes);
@@ -377,6 +422,14 @@ BENCHMARK(BM_coro2_memory)->Name("coroutine2 100k live, fixedsize 64 KiB")
 BENCHMARK(BM_limits)->Name("live coroutines until the limit")
     ->Iterations(1)->Repetitions(1)->Unit(benchmark::kMillisecond);
 
+// Ratios that compare unlike paths say so under their line.
+constexpr const char* kUnlikeStackless =
+    "unlike: the stackless coroutine can suspend only in its own body; no stack, no switch";
+constexpr const char* kUnlikeFinishes =
+    "unlike: cfs gives a finished coroutine's stack back without a throw; Coroutine2 destroys "
+    "its fiber with a forced_unwind throw even when the body has finished (one __cxa_throw per "
+    "lifetime, counted); the \"yields once\" lines compare one throw with one throw";
+
 int main(int argc, char** argv) {
   int rc = cfs::bench::run_with_ratios(argc, argv, {
     {"cfs resume+yield", "coroutine2 pull resume+get", 0.8},
@@ -384,8 +437,9 @@ int main(int argc, char** argv) {
     {"coroutine2 pull resume+get", "boost fiber round trip"},
     {"cfs resume+yield", "bare cfs_switch round trip"},
     {"coroutine2 pull resume+get", "bare cfs_switch round trip"},
-    {kPooledFinishes, "coroutine2 create+destroy, pooled_fixedsize, finishes"},
-    {kFreshFinishes, "coroutine2 create+destroy, protected_fixedsize, finishes"},
+    {"cfs resume+yield", "C++20 stackless resume+co_yield", 0, kUnlikeStackless},
+    {kPooledFinishes, "coroutine2 create+destroy, pooled_fixedsize, finishes", 0, kUnlikeFinishes},
+    {kFreshFinishes, "coroutine2 create+destroy, protected_fixedsize, finishes", 0, kUnlikeFinishes},
     {kPooledYields, "coroutine2 create+destroy, pooled_fixedsize, yields once"},
     {kFreshYields, "coroutine2 create+destroy, protected_fixedsize, yields once"},
   });
