@@ -22,8 +22,6 @@ std::vector<std::byte> pattern(std::size_t size, unsigned seed) {
   return data;
 }
 
-std::span<const std::byte> bytes(std::string_view s) { return std::as_bytes(std::span(s)); }
-
 }  // namespace
 
 TEST_CASE("echo round trips of 1 byte to 1 MiB, over IPv4 and IPv6 loopback") {
@@ -52,10 +50,13 @@ TEST_CASE("echo round trips of 1 byte to 1 MiB, over IPv4 and IPv6 loopback") {
 //! [second-client-waits]
 TEST_CASE("the blocking server makes a second client wait until the first one leaves") {
   SocketTest test("one at a time");
-  cfs::Listener listener = cfs::listen_tcp("127.0.0.1", 0);
-  std::thread server([&] { cfs::serve_one_at_a_time(listener.fd.get(), 2); });
-  const auto events = alice_then_bob(listener.address.port());
-  server.join();
+  std::vector<cfs::Timeline::Event> events;
+  {
+    cfs::Listener listener = cfs::listen_tcp("127.0.0.1", 0);
+    std::thread server([&] { cfs::serve_one_at_a_time(listener.fd.get(), 2); });
+    events = alice_then_bob(listener.address.port());
+    server.join();
+  }
   REQUIRE(events.size() == 3);
   CHECK(events[0].text == "bob connected");  // the kernel accepted him at once ...
   CHECK(events[1].text == "alice leaves");   // ... but his echo came only after this

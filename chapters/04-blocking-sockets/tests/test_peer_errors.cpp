@@ -45,37 +45,41 @@ bool contains(const std::string& text, const std::string& part) {
 
 TEST_CASE("a peer that closes early: read_exact returns what came, then read_some returns 0") {
   SocketTest test("early close");
-  Pair pair;
-  cfs::write_all(pair.served.get(), std::as_bytes(std::span("12345", 5)));
-  pair.served.reset();  // close: the client reads the 5 bytes, then end of file
-  std::array<std::byte, 10> buffer;
-  CHECK(cfs::read_exact(pair.client.get(), buffer) == 5);
-  CHECK(std::memcmp(buffer.data(), "12345", 5) == 0);
-  CHECK(cfs::read_some(pair.client.get(), buffer) == 0);
-  CHECK(cfs::read_some(pair.client.get(), buffer) == 0);  // and stays at end of file
-  CHECK_THROWS_AS(cfs::read_some(pair.client.get(), std::span<std::byte>()), std::invalid_argument);
+  {
+    Pair pair;
+    cfs::write_all(pair.served.get(), std::as_bytes(std::span("12345", 5)));
+    pair.served.reset();  // close: the client reads the 5 bytes, then end of file
+    std::array<std::byte, 10> buffer;
+    CHECK(cfs::read_exact(pair.client.get(), buffer) == 5);
+    CHECK(std::memcmp(buffer.data(), "12345", 5) == 0);
+    CHECK(cfs::read_some(pair.client.get(), buffer) == 0);
+    CHECK(cfs::read_some(pair.client.get(), buffer) == 0);  // and stays at end of file
+    CHECK_THROWS_AS(cfs::read_some(pair.client.get(), std::span<std::byte>()), std::invalid_argument);
+  }
   test.check_all_closed();
 }
 
 //! [reset]
 TEST_CASE("a peer that resets the connection: ECONNRESET, reported clearly") {
   SocketTest test("reset");
-  Pair pair;
-  // SO_LINGER with a zero timeout: close() throws the connection away and
-  // sends a reset (RST) instead of the orderly end of file (FIN).
-  const linger abort_on_close{1, 0};
-  REQUIRE(setsockopt(pair.served.get(), SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close) == 0);
-  pair.served.reset();
-  std::array<std::byte, 16> buffer;
-  try {
-    cfs::read_some(pair.client.get(), buffer);
-    FAIL("read_some() after a reset returned instead of throwing");
-  } catch (const cfs::SocketError& e) {
-    CHECK(e.code() == std::errc::connection_reset);
-    CHECK(e.errno_value() == ECONNRESET);
-    CHECK(e.call() == "recv");
-    CHECK(contains(e.what(), "cfs: recv(fd "));
-    CHECK(contains(e.what(), std::strerror(ECONNRESET)));  // "Connection reset by peer"
+  {
+    Pair pair;
+    // SO_LINGER with a zero timeout: close() throws the connection away and
+    // sends a reset (RST) instead of the orderly end of file (FIN).
+    const linger abort_on_close{1, 0};
+    REQUIRE(setsockopt(pair.served.get(), SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close) == 0);
+    pair.served.reset();
+    std::array<std::byte, 16> buffer;
+    try {
+      cfs::read_some(pair.client.get(), buffer);
+      FAIL("read_some() after a reset returned instead of throwing");
+    } catch (const cfs::SocketError& e) {
+      CHECK(e.code() == std::errc::connection_reset);
+      CHECK(e.errno_value() == ECONNRESET);
+      CHECK(e.call() == "recv");
+      CHECK(contains(e.what(), "cfs: recv(fd "));
+      CHECK(contains(e.what(), std::strerror(ECONNRESET)));  // "Connection reset by peer"
+    }
   }
   test.check_all_closed();
 }
@@ -164,7 +168,7 @@ TEST_CASE("a host name that does not resolve: getaddrinfo's error, with the name
     CHECK(e.code().category() == cfs::resolver_category());
     CHECK(e.errno_value() == 0);  // not an errno: an EAI_* code
     CHECK(std::string(e.what()) == "cfs: getaddrinfo(bad..host:80): " + std::string(gai_strerror(e.code().value())));
-    MESSAGE("getaddrinfo said: " << e.what());
+    MESSAGE("getaddrinfo said: " << std::string(e.what()));
   }
   CHECK_THROWS_AS(cfs::listen_tcp("bad..host", 0), cfs::SocketError);
   test.check_all_closed();

@@ -74,18 +74,20 @@ TEST_CASE("listen_tcp on port 0 gets a free port and reports it, over IPv4 and I
 
 TEST_CASE("listening twice on one port is a SocketError that names bind and the address") {
   SocketTest test("address in use");
-  cfs::Listener first = cfs::listen_tcp("127.0.0.1", 0);
-  const std::uint16_t port = first.address.port();
-  try {
-    cfs::listen_tcp("127.0.0.1", port);
-    FAIL("the second listen_tcp() on port " << port << " succeeded");
-  } catch (const cfs::SocketError& e) {
-    CHECK(e.call() == "bind");
-    CHECK(e.address() == "127.0.0.1:" + std::to_string(port));
-    CHECK(e.code() == std::errc::address_in_use);
-    CHECK(e.errno_value() == EADDRINUSE);
-    CHECK(std::string(e.what()) ==
-          "cfs: bind(127.0.0.1:" + std::to_string(port) + "): " + std::strerror(EADDRINUSE));
+  {
+    cfs::Listener first = cfs::listen_tcp("127.0.0.1", 0);
+    const std::uint16_t port = first.address.port();
+    try {
+      cfs::listen_tcp("127.0.0.1", port);
+      FAIL("the second listen_tcp() on port " << port << " succeeded");
+    } catch (const cfs::SocketError& e) {
+      CHECK(e.call() == "bind");
+      CHECK(e.address() == "127.0.0.1:" + std::to_string(port));
+      CHECK(e.code() == std::errc::address_in_use);
+      CHECK(e.errno_value() == EADDRINUSE);
+      CHECK(std::string(e.what()) ==
+            "cfs: bind(127.0.0.1:" + std::to_string(port) + "): " + std::strerror(EADDRINUSE));
+    }
   }
   test.check_all_closed();
 }
