@@ -104,22 +104,24 @@ TEST_CASE("writing to a closed peer is an error (EPIPE or ECONNRESET), never a S
     }
     cfs::accept_client(listener.fd.get()).reset();  // the peer closes at once
     const char data[1024] = {};
-    for (int i = 0; i < 1000; ++i) {
+    int status = 6;  // never failed
+    for (int i = 0; i < 1000 && status == 6; ++i) {
       // The first writes may succeed: the data is queued before the peer's
       // answer, a reset, arrives. The write after that fails.
       try {
         if (through_write_all) {
           cfs::write_all(fd, std::as_bytes(std::span(data)));
         } else if (::send(fd, data, sizeof data, 0) < 0) {
-          _exit(4);
+          status = 4;
         }
       } catch (const cfs::SocketError& e) {
         std::fprintf(stderr, "%s\n", e.what());
-        _exit(e.code() == std::errc::broken_pipe || e.code() == std::errc::connection_reset ? 0 : 5);
+        status = e.code() == std::errc::broken_pipe || e.code() == std::errc::connection_reset ? 0 : 5;
       }
       std::this_thread::sleep_for(1ms);
     }
-    _exit(6);  // never failed
+    std::fflush(stderr);
+    _exit(status);
   };
   const cfs::ChildResult ours = cfs::run_in_child([&] { write_until_it_fails(true); });
   INFO("the child wrote: " << ours.err);
