@@ -20,7 +20,11 @@ pasted command fails. This check reads both sides and compares them:
      split, merged, or with a dash or quote substituted;
   3. no backtick is left in the rendered text outside code;
   4. README.md and the chapters' texts use nothing that only Doxygen reads
-     (\\snippet, [TOC], {#label}, @ref, \\ref), which a code host shows raw.
+     (\\snippet, [TOC], {#label}, @ref, \\ref), which a code host shows raw;
+  5. every link between pages became a page link: a link left pointing at a
+     .md file (e.g. other/README.md#section, which Doxygen 1.9.4 does not
+     resolve) is broken on the site. Link to the page, or, within a page, to
+     an <a name="..."></a> before a heading.
 
 Usage:
     rendering_check.py [--root DIR] --html HTML_DIR [--build]
@@ -277,6 +281,8 @@ def check(root: str, html_dir: str) -> tuple[list[str], int]:
             shown = "; ".join(i.show() for i in theirs[b0:b1][:3]) or "nothing"
             problems.append(f"{where}: code rendered differently in {page}:\n"
                             f"      the Markdown has {written}\n      the HTML shows   {shown}")
+        for href in re.findall(r'href="([^"]*\.md(?:#[^"]*)?)"', page_text):
+            problems.append(f"{md}: a link Doxygen left unresolved in {page}: {href}")
         prose = re.sub(r"\s+", " ", rendered_prose(page_text))
         raw = [m.start() for m in re.finditer(r"`", prose)]
         if raw:
@@ -330,6 +336,8 @@ FAULTS = [
     ("AT&T registers in a code span", "Return with `pop %r8; jmp *%r8`.\n",
      ["drops a %", "rendered differently"]),
     ("a backtick without a partner", "A lone ` backtick.\n", ["without a partner", "raw backtick"]),
+    ("a link to a section of another page", "See [there](../../README.md#x).\n",
+     ["left unresolved"]),
     ("Doxygen-only syntax", "## Part {#label}\n\n[TOC]\n\nSee @ref label.\n",
      ["{#label}", "[TOC]", "@ref"]),
 ]
