@@ -6,9 +6,11 @@ Doxygen 1.9.4 reads Markdown a little differently from a code host. Where
 they disagree, the site garbles code: a code span written across two line
 breaks comes out as raw backticks; a one-backtick span holding a ' followed
 by a non-letter (`-tc='*x*'`) is read as a `quoted' string, so the spans
-after it pair up wrongly and the text between them becomes code; and text
-that falls out of a code span has its -- turned into an en dash, so a
-pasted command fails. This check reads both sides and compares them:
+after it pair up wrongly and the text between them becomes code; text that
+falls out of a code span has its -- turned into an en dash, so a pasted
+command fails; a % before a word disappears even inside code (%r8); and a
+backslash before a parenthesis in a code block gets an invisible joiner
+(U+200D) after it. This check reads both sides and compares them:
 
   1. no code span in the Markdown crosses a line break (hard to see in a
      review, and the first step to every fault above), and no one-backtick
