@@ -174,5 +174,14 @@ function(cfs_chapter)
               --program "$<TARGET_FILE:${ch}_demo>"
               --script "${CMAKE_CURRENT_SOURCE_DIR}/walkthrough.lldb")
     set_tests_properties(${ch}/lldb-walkthrough PROPERTIES TIMEOUT 120)
+    # `make lldb-NN LLDB=interactive`: typed at on a pseudo-terminal, lldb
+    # waits at the walk-through's first stop, steps, runs the chapter's
+    # commands and quits (tests/lldb_interactive_check.py).
+    add_test(NAME ${ch}/lldb-interactive
+      COMMAND ${Python3_EXECUTABLE} "${CFS_ROOT}/tests/lldb_interactive_check.py"
+              --lldb "${CFS_LLDB}" "${mode}"
+              --program "$<TARGET_FILE:${ch}_demo>"
+              --script "${CMAKE_CURRENT_SOURCE_DIR}/walkthrough.lldb")
+    set_tests_properties(${ch}/lldb-interactive PROPERTIES TIMEOUT 120)
   endif()
 endfunction()
