@@ -181,9 +181,21 @@ endfunction()
 # binary under valgrind as "<p>/valgrind" (as cfs_chapter() does).
 function(cfs_test_binary)
   cmake_parse_arguments(T "" "TARGET;PREFIX" "VALGRIND_EXCLUDE" ${ARGN})
-  doctest_discover_tests(${T_TARGET} TEST_PREFIX "${T_PREFIX}/"
-    PROPERTIES ENVIRONMENT "${CFS_TEST_ENV}"
-               FAIL_REGULAR_EXPRESSION "test cases: 0 [|]")
+  doctest_discover_tests(${T_TARGET} TEST_PREFIX "${T_PREFIX}/" TEST_LIST ${T_TARGET}_TESTS)
+  # The properties are set by a script of our own that ctest reads after
+  # doctest's list of tests: doctest_discover_tests(PROPERTIES ...) passes
+  # them on as one flat list, so a list value (the two entries of
+  # CFS_TEST_ENV) splits into bogus property names, and the properties after
+  # it (FAIL_REGULAR_EXPRESSION) are lost.
+  set(script "${CMAKE_CURRENT_BINARY_DIR}/${T_TARGET}_properties.cmake")
+  file(WRITE "${script}"
+    "foreach(test IN LISTS ${T_TARGET}_TESTS)\n"
+    "  set_tests_properties(\"\${test}\" PROPERTIES\n"
+    "    ENVIRONMENT \"${CFS_TEST_ENV}\"\n"
+    "    # a filter that matches no test case (a `;` split a name) must fail\n"
+    "    FAIL_REGULAR_EXPRESSION \"test cases: 0 [|]\")\n"
+    "endforeach()\n")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES "${script}")
   if(CFS_VALGRIND AND NOT CMAKE_CROSSCOMPILING AND NOT CFS_SANITIZE)
     set(exclude "")
     if(T_VALGRIND_EXCLUDE)

@@ -80,7 +80,7 @@ TEST_CASE("EV_RECEIPT: a change that worked gets an EV_ERROR entry too, with dat
   CHECK(change_error(kq.get(), 3, EVFILT_USER, EV_DELETE) == 0);  // it was added
 }
 
-TEST_CASE("without room for an error entry, kevent() returns -1 with errno; the changes before it were made") {
+TEST_CASE("without room for an error entry, kevent() returns -1 with errno, after making the changes before it") {
   Guard guard;
   Fd kq = make_kqueue();
   struct kevent changes[2];
@@ -119,7 +119,7 @@ TEST_CASE("nevents == 0: kevent() makes the changes and returns at once, even wi
   CHECK(change(kq.get(), 1, EVFILT_USER, EV_DELETE) == 0);  // the change was made
 }
 
-TEST_CASE("a zero timeout polls; a timeout bounds the wait") {
+TEST_CASE("a zero timeout polls, and a timeout bounds the wait") {
   Guard guard;
   Fd kq = make_kqueue();
   struct kevent ev;

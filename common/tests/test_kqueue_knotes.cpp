@@ -86,7 +86,7 @@ TEST_CASE("re-adding a knote modifies it: one event, with the new udata") {
   CHECK(events[0].udata == &second);
 }
 
-TEST_CASE("EV_DISABLE holds a knote's events back; EV_ENABLE lets them through") {
+TEST_CASE("EV_DISABLE holds a knote's events back and EV_ENABLE lets them through") {
   Guard guard;
   Fd kq = make_kqueue();
   auto [in, out] = make_pipe();

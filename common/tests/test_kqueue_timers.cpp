@@ -39,7 +39,7 @@ TEST_CASE("EVFILT_TIMER: milliseconds unless fflags name the unit") {
   }
 }
 
-TEST_CASE("EVFILT_TIMER is periodic unless EV_ONESHOT; data counts the expirations since the last delivery") {
+TEST_CASE("EVFILT_TIMER is periodic unless EV_ONESHOT, and data counts the expirations since the last delivery") {
   Guard guard;
   Fd kq = make_kqueue();
   constexpr double kPeriod = 20;

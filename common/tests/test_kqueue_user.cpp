@@ -9,7 +9,7 @@
 
 using namespace kqtest;
 
-TEST_CASE("EVFILT_USER fires on NOTE_TRIGGER; with EV_CLEAR once per trigger") {
+TEST_CASE("EVFILT_USER fires on NOTE_TRIGGER, with EV_CLEAR once per trigger") {
   Guard guard;
   Fd kq = make_kqueue();
   int tag = 0;
