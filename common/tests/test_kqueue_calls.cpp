@@ -126,7 +126,7 @@ TEST_CASE("a zero timeout polls, and a timeout bounds the wait") {
   auto start = Clock::now();
   const timespec zero{0, 0};
   CHECK(kevent(kq.get(), nullptr, 0, &ev, 1, &zero) == 0);
-  CHECK(ms_since(start) < 100);
+  CHECK(ms_since(start) < 1000);
 
   start = Clock::now();
   const timespec quarter_second{0, 250'000'000};
