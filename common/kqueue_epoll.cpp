@@ -113,8 +113,13 @@ struct Registration {
   int socket_error = 0;   // the error an EOF took from SO_ERROR (it is gone there)
   // Filled by each scan that has a knote of this descriptor queued:
   std::uint64_t scan = 0;
-  short revents = 0;      // what poll() said
+  short revents = 0;      // what the descriptor is ready for
   bool verified = false;  // still_registered() was asked
+  // An edge epoll reported since the last scan, and the readiness epoll
+  // found then (it polls a descriptor as it reports it): that scan need not
+  // ask poll() again.
+  std::uint64_t edge_for_scan = 0;
+  short edge_revents = 0;
 };
 
 struct Kqueue {
@@ -445,6 +450,8 @@ void take_edges(Kqueue& kq, const epoll_event* events, int n) {
     if (it == kq.by_tag.end()) continue;  // a dropped registration's entry
     Registration* reg = it->second;
     const std::uint32_t what = events[i].events;
+    reg->edge_for_scan = kq.scans + 1;
+    reg->edge_revents = static_cast<short>(what);  // EPOLLIN == POLLIN, and so on
     if (reg->read != nullptr && (what & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
       enqueue(kq, reg->read);
     }
@@ -454,18 +461,8 @@ void take_edges(Kqueue& kq, const epoll_event* events, int n) {
   }
 }
 
-// Takes every edge epoll has now, without waiting. 0 or an errno.
-int take_pending_edges(Kqueue& kq) {
-  epoll_event events[64];
-  for (;;) {
-    const int n = epoll_wait(kq.epfd, events, 64, 0);
-    if (n < 0) return errno == EINTR ? EINTR : EBADF;
-    take_edges(kq, events, n);
-    if (n < 64) return 0;
-  }
-}
-
-// One poll() for every descriptor that has a knote queued. 0 or an errno.
+// What each descriptor with a knote queued is ready for: what epoll said
+// just now, or else one poll() for all the others. 0 or an errno.
 int poll_queued_descriptors(Kqueue& kq, std::uint64_t scan) {
   std::vector<pollfd> fds;
   std::vector<Registration*> regs;
@@ -473,8 +470,12 @@ int poll_queued_descriptors(Kqueue& kq, std::uint64_t scan) {
     Registration* reg = k->reg;
     if (reg == nullptr || reg->scan == scan) continue;
     reg->scan = scan;
-    reg->revents = 0;
     reg->verified = false;
+    if (reg->edge_for_scan == scan) {
+      reg->revents = reg->edge_revents;
+      continue;
+    }
+    reg->revents = 0;
     regs.push_back(reg);
     fds.push_back(pollfd{reg->fd, POLLIN | POLLOUT | POLLRDHUP, 0});
   }
@@ -747,15 +748,23 @@ int kevent(int kq_fd, const struct kevent* changelist, int nchanges,
   if (nchanges > 0) wake_waiters(*kq);
   if (stored > 0 || nevents == 0) return stored;  // at once, as kqueue does
 
-  // Events.
+  // Events. With knotes queued, take epoll's news first, so that a busy
+  // level-triggered knote cannot starve the descriptors behind it; with none,
+  // the first epoll_wait() is the one that may block.
   const Ns deadline = add_saturated(now_ns(), wait);
-  if (const int error = take_pending_edges(*kq)) return fail(error);
+  bool asked_epoll = false;
+  if (!kq->ready.empty()) {
+    if (const int error = wait_for_edges(*kq, lock, 0)) return fail(error);
+    asked_epoll = true;
+  }
   for (;;) {
     const int n = collect(*kq, eventlist, nevents);
     if (n != 0) return n;  // events, or -1 with errno
     const Ns now = now_ns();
-    if (now >= deadline) return 0;
-    if (const int error = wait_for_edges(*kq, lock, wait_ms(*kq, now, deadline))) return fail(error);
+    if (now >= deadline && asked_epoll) return 0;
+    const int timeout_ms = now >= deadline ? 0 : wait_ms(*kq, now, deadline);
+    if (const int error = wait_for_edges(*kq, lock, timeout_ms)) return fail(error);
+    asked_epoll = true;
   }
 }
 
