@@ -181,20 +181,21 @@ SWITCH cfs_switch_br, 1, 0
  *
  * Builds, at the top of a fresh stack, a saved frame that looks as if some
  * code had called cfs_switch there: all registers zero, except
- *   x19 slot = entry           (the trampoline calls it)
- *   x30 slot = cfs_trampoline  (cfs_switch "returns" there)
- *   x29 slot = 0               (the frame-pointer chain ends here)
+ *   x19 slot = entry             (the trampoline calls it)
+ *   x30 slot = cfs_trampoline+4  (cfs_switch "returns" there: one
+ *                                 instruction in, see cfs_trampoline)
+ *   x29 slot = 0                 (the frame-pointer chain ends here)
  * and returns the sp to hand to cfs_switch. After cfs_switch pops this
  * frame, sp == stack_top rounded down to 16: aligned, as AAPCS64 requires.
  *
  * [prepare-picture]
- *   stack_top & ~15 -> +----------------------+
- *              +152   | cfs_trampoline (x30) |
- *              +144   | 0              (x29) |
- *              +72..  | 0   (x20-x28)        |
- *              +64    | entry          (x19) |
- *              +0..   | 0   (d8-d15)         |
- *   returned sp ----> +----------------------+
+ *   stack_top & ~15 -> +------------------------+
+ *              +152   | cfs_trampoline+4 (x30) |
+ *              +144   | 0                (x29) |
+ *              +72..  | 0   (x20-x28)          |
+ *              +64    | entry            (x19) |
+ *              +0..   | 0   (d8-d15)           |
+ *   returned sp ----> +------------------------+
  * [prepare-picture]
  */
 /* [prepare] */
@@ -211,7 +212,7 @@ FUNC_BEGIN cfs_prepare
     stp     xzr, xzr, [x0, #112]    /* x25, x26                              */
     stp     xzr, xzr, [x0, #128]    /* x27, x28                              */
     adr     x9, LOCAL(trampoline)   /* pc-relative, resolved by assembler   */
-    stp     xzr, x9,  [x0, #144]    /* x29 = 0, x30 = cfs_trampoline         */
+    stp     xzr, x9,  [x0, #144]    /* x29 = 0, x30 = cfs_trampoline+4       */
     ret                             /* x0 = the sp to switch to              */
 FUNC_END cfs_prepare
 /* [prepare] */
@@ -225,11 +226,26 @@ FUNC_END cfs_prepare
  * caller to return to: above it there is nothing but the end of the
  * stack); if it does, we call cfs_entry_returned(sp), which prints a
  * message and aborts, instead of running off the top of the stack.
+ *
+ * Why the nop: the forged frame's return address is LOCAL(trampoline),
+ * one instruction into the function, not its first byte. A debugger or
+ * unwinder looks up a caller's frame at return address - 1, because a
+ * return address normally points just past a call instruction. Were the
+ * label on the first byte, return address - 1 would lie before
+ * cfs_trampoline, outside its symbol and its unwind info, and every
+ * backtrace taken during the first switch into this stack would show a
+ * nameless frame there, or garbage beyond it. The nop plays the call
+ * instruction's part: it is never executed, and return address - 1 falls
+ * on it, inside cfs_trampoline, where .cfi_undefined x30 ends the
+ * backtrace. (Linux's signal-return trampolines carry the same nop for the
+ * same reason.) No BTI landing pad is needed at LOCAL(trampoline): only
+ * cfs_switch's `ret` goes there, and BTI does not check returns.
  */
 /* [trampoline] */
 FUNC_BEGIN cfs_trampoline
-LOCAL(trampoline):                  /* same address, a file-local name       */
     .cfi_undefined x30              /* no caller: unwinders stop here        */
+    nop                             /* never runs; see "Why the nop" above   */
+LOCAL(trampoline):                  /* the forged return address points here */
     blr     x19                     /* entry(arg); x30 = the next line       */
     mov     x0, sp                  /* entry returned: report which stack    */
     bl      SYM(cfs_entry_returned) /* prints and aborts; never returns      */

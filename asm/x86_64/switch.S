@@ -113,23 +113,30 @@ LABEL cfs_switch_new_stack          /* a breakpoint target for walk-throughs */
 /* [fpu-swap] */
     addq    $8, %rsp                /* drop the FP control slot              */
     .cfi_adjust_cfa_offset -8
-    popq    %r15                    /* pop its registers, in reverse order   */
-    .cfi_adjust_cfa_offset -8
+    popq    %r15                    /* pop its registers, in reverse order;  */
+    .cfi_adjust_cfa_offset -8       /* after each pop, the unwind info says  */
+    .cfi_restore %r15               /* the register holds its own value again*/
     popq    %r14
     .cfi_adjust_cfa_offset -8
+    .cfi_restore %r14
     popq    %r13
     .cfi_adjust_cfa_offset -8
+    .cfi_restore %r13
     popq    %r12
     .cfi_adjust_cfa_offset -8
+    .cfi_restore %r12
     popq    %rbx
     .cfi_adjust_cfa_offset -8
+    .cfi_restore %rbx
     popq    %rbp
     .cfi_adjust_cfa_offset -8
+    .cfi_restore %rbp
 /* [return] */
     movq    %rdx, %rax              /* its cfs_switch "returns" our arg      */
 .if \use_jmp
     popq    %r8                     /* r8 = its return address (r8 is free)  */
-    .cfi_adjust_cfa_offset -8
+    .cfi_adjust_cfa_offset -8       /* CFA = rsp: the caller's sp, and the   */
+    .cfi_register %rip, %r8         /* return address is now in r8           */
     jmpq    *%r8                    /* go there (indirect-branch predicted)  */
 .else
     ret                             /* pop rip (return-stack predicted)      */
@@ -152,18 +159,19 @@ SWITCH cfs_switch_nofpu, 1, 0, 0      /* skips MXCSR/x87 CW: NOT ABI-correct   *
  * void* cfs_prepare(void* stack_top, void (*entry)(void*))
  *
  * Builds, at the top of a fresh stack, a saved frame as if cfs_switch had
- * been called there: rbx = entry, "return address" = cfs_trampoline,
- * rbp = 0 (the frame-pointer chain ends here), other registers 0, and the
- * FP control state copied from the caller (a new context starts with the
- * rounding mode of the code that made it). Returns the sp to switch to.
+ * been called there: rbx = entry, "return address" = cfs_trampoline+1 (one
+ * instruction in, see cfs_trampoline), rbp = 0 (the frame-pointer chain
+ * ends here), other registers 0, and the FP control state copied from the
+ * caller (a new context starts with the rounding mode of the code that made
+ * it). Returns the sp to switch to.
  *
- *   stack_top & ~15 -> +------------------------+
- *               +56   | cfs_trampoline ("ret") |
- *               +48   | 0              (rbp)   |
- *               +40   | entry          (rbx)   |
- *               +8..  | 0         (r12-r15)    |
- *               +0    | MXCSR | x87 CW         |
- *   returned sp ----> +------------------------+
+ *   stack_top & ~15 -> +--------------------------+
+ *               +56   | cfs_trampoline+1 ("ret") |
+ *               +48   | 0                (rbp)   |
+ *               +40   | entry            (rbx)   |
+ *               +8..  | 0           (r12-r15)    |
+ *               +0    | MXCSR | x87 CW           |
+ *   returned sp ----> +--------------------------+
  *
  * When cfs_switch has popped all of it, rsp == stack_top & ~15.
  */
@@ -180,7 +188,8 @@ FUNC_BEGIN cfs_prepare
     movq    %rsi, 40(%rax)          /* rbx = entry                           */
     movq    $0, 48(%rax)            /* rbp = 0                               */
     leaq    LOCAL(trampoline)(%rip), %rcx
-    movq    %rcx, 56(%rax)          /* where cfs_switch will `return` to     */
+    movq    %rcx, 56(%rax)          /* where cfs_switch will `return` to:    */
+                                    /* cfs_trampoline+1                      */
     ret                             /* rax = the sp to switch to             */
 FUNC_END cfs_prepare
 
@@ -191,10 +200,20 @@ FUNC_END cfs_prepare
  * cfs_switch, rbx = entry, rbp = 0. `call` pushes 8 bytes, so entry starts
  * with rsp = 8 mod 16, exactly as after any call. If entry returns, we call
  * cfs_entry_returned(rsp), which prints a message and aborts.
+ *
+ * The nop before the label: debuggers and unwinders look up a caller's
+ * frame at return address - 1 (a return address normally follows a call
+ * instruction). The forged return address is LOCAL(trampoline), so
+ * return address - 1 is the nop: inside cfs_trampoline's symbol and unwind
+ * info, where .cfi_undefined %rip ends the backtrace. Without it, that
+ * byte lies before the function, and backtraces taken during the first
+ * switch into this stack show a nameless frame. The nop never runs.
+ * (The AArch64 file says more.)
  */
 FUNC_BEGIN cfs_trampoline
-LOCAL(trampoline):                  /* same address, a file-local name       */
     .cfi_undefined %rip             /* no caller: unwinders stop here        */
+    nop                             /* never runs; see above                 */
+LOCAL(trampoline):                  /* the forged return address points here */
     movq    %rax, %rdi              /* entry's argument = the switch's arg   */
     callq   *%rbx                   /* entry(arg)                            */
     movq    %rsp, %rdi              /* entry returned: report which stack    */
