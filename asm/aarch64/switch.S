@@ -68,6 +68,41 @@
  * Both sides of a switch have this same frame, so the unwind info (.cfi_*)
  * is right before and after sp moves: a debugger stopped anywhere in
  * cfs_switch sees the frame of whichever stack sp points at.
+ *
+ * [branch-protection]
+ * Branch protection. Built with -mbranch-protection=bti or =standard, the
+ * functions here that C++ may call through a pointer (cfs_switch,
+ * cfs_prepare) start with a BTI landing pad, BTI_C, and the file ends with
+ * the GNU property note that says so (both in asm/asm_macros.h). Where BTI
+ * is enforced, an indirect branch to code without a pad dies of SIGILL.
+ * Every branch a switch makes, and what it needs:
+ *   - C++ calls cfs_switch or cfs_prepare through a pointer (`blr`): the
+ *     callee's BTI_C;
+ *   - cfs_switch's `ret`, into the other side's caller or, the first time,
+ *     into cfs_trampoline: nothing, BTI does not check returns;
+ *   - cfs_trampoline's `blr x19` into the entry function: the entry
+ *     function's own pad, which the compiler gives every function whose
+ *     address is taken;
+ *   - cfs_switch_br's `br x30`: BTI checks it, and the instruction after a
+ *     `bl` in compiled code is no landing pad, so that variant cannot work
+ *     under BTI. It is left out when BTI is on: this file would otherwise
+ *     claim, in its note, a readiness it does not have.
+ * Return-address signing (pac-ret) needs nothing here, though cfs_switch
+ * keeps x30 on the stack. It stores x30 unsigned and loads the other
+ * side's x30 the same way, and authenticates nothing, so it needs no signed
+ * x30 and hands none to anyone. A caller built with pac-ret signs its own
+ * return address in its own frame, which a switch leaves as it was (sp
+ * comes back to the same value), so the caller's autiasp still matches.
+ * Signing the saved x30 as well (paciasp before the save, autiasp after the
+ * restore: sp is the same at both) would guard one slot of a frame whose
+ * other slots, x19 (which the trampoline calls) among them, and whose very
+ * address, the saved sp in ordinary memory, stay unguarded: whoever can
+ * overwrite a suspended context owns it anyway. The note sets the PAC bit
+ * when pac-ret was asked for, as glibc does for its own assembly
+ * (swapcontext, which also stores x30 unsigned, included): the bit says the
+ * object was built for a pac-ret program; linkers only combine it, and
+ * Linux acts on the BTI bit alone.
+ * [branch-protection]
  */
 #include "../asm_macros.h"
 
@@ -82,6 +117,7 @@
  */
 .macro SWITCH name, use_br, mark
 FUNC_BEGIN \name
+    BTI_C                           /* may be called through a pointer       */
 /* [save] */
     /* x0 = save_sp, x1 = to_sp, x2 = arg, x30 = our return address      */
     sub     sp, sp, #160            /* open the frame: 20 slots below sp     */
@@ -173,8 +209,11 @@ FUNC_END \name
 /* The switch every chapter uses. It returns with `ret`: see notes/benchmarks.md. */
 SWITCH cfs_switch, 0, 1
 
-/* The same switch returning with `br x30`: kept only for the benchmark. */
+/* The same switch returning with `br x30`: kept only for the benchmark,
+ * and only without BTI, which `br x30` cannot live with (see the top). */
+#if !CFS_FEATURE_BTI
 SWITCH cfs_switch_br, 1, 0
+#endif
 
 /*
  * void* cfs_prepare(void* stack_top, void (*entry)(void*))
@@ -200,6 +239,7 @@ SWITCH cfs_switch_br, 1, 0
  */
 /* [prepare] */
 FUNC_BEGIN cfs_prepare
+    BTI_C                           /* may be called through a pointer       */
     and     x0, x0, #~15            /* round the top down to 16 bytes        */
     sub     x0, x0, #160            /* room for one saved frame              */
     stp     xzr, xzr, [x0, #0]      /* d8, d9 = 0                            */
@@ -254,3 +294,4 @@ FUNC_END cfs_trampoline
 /* [trampoline] */
 
 NO_EXEC_STACK
+GNU_PROPERTY_NOTE                   /* BTI-ready / pac-ret, when asked for   */

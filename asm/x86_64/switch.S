@@ -47,6 +47,39 @@
  *
  * The caller's rsp was 16-aligned before its `call`; 64 bytes keep the
  * saved sp 16-aligned too.
+ *
+ * [cet]
+ * Intel CET (control-flow enforcement) is not supported. This file carries
+ * no .note.gnu.property with the IBT or SHSTK bit, so the linker marks
+ * every program that links it as not CET-ready and the loader leaves CET
+ * off for it. What each half of CET would need (notes/sysv-x86-64.md has
+ * more):
+ *   - Indirect branch tracking (IBT): an `endbr64` as the first
+ *     instruction of every function reachable by an indirect call or jump
+ *     (cfs_switch, its variants, cfs_prepare), the x86 twin of AArch64's
+ *     `bti c`. Our `jmp *%r8` return is itself an indirect jump, and it
+ *     lands after a `call`, where there is no endbr64: under IBT it would
+ *     have to be `notrack jmp *%r8` (honoured only if the OS allows
+ *     no-track jumps) or a `ret`.
+ *   - Shadow stacks (SHSTK): every `call` also pushes its return address on
+ *     a second, write-protected stack, and every `ret` pops that copy and
+ *     faults (#CP) unless it equals the one popped from the ordinary stack.
+ *     `pop; jmp` never pops the shadow stack: the entry pushed by the call
+ *     to cfs_switch stays on top, and the next `ret` of whatever code runs
+ *     after the switch compares its return address with it and faults.
+ *     Switching rsp without switching the shadow-stack pointer (SSP) fails
+ *     the same way even with `ret`. A shadow-stack-aware switch gives every
+ *     context a shadow stack of its own (Linux: map_shadow_stack(2), with a
+ *     restore token at the top), saves the SSP in the frame (`rdsspq`),
+ *     moves to the other side's shadow stack with `rstorssp` (which checks
+ *     and consumes the restore token there), leaves a token on the old one
+ *     with `saveprevssp` so it can be switched back to, and returns with a
+ *     real `ret`, which pops the matching entry on the other side;
+ *     cfs_prepare must get the trampoline's address onto the new shadow
+ *     stack, which only a `call` made on it (or the kernel) can write.
+ *     glibc's swapcontext and makecontext do all of this when CET is on.
+ *     The price: `ret` again, and its mispredictions (notes/benchmarks.md).
+ * [cet]
  */
 #include "../asm_macros.h"
 
