@@ -21,12 +21,19 @@
  *                                     and is, on both sides)
  *   fs (thread pointer)               per thread, not per context: untouched
  *
- * MXCSR and the x87 control word cost: stmxcsr/fnstcw are cheap, but
- * ldmxcsr and fldcw are slow, partly serialising instructions. We must keep
- * them (a coroutine that sets a rounding mode must not change it for its
- * resumer), but we load them only when the other side's values differ from
- * ours, which is almost never. notes/benchmarks.md has the prices, measured:
- * loading them unconditionally made a round trip about 1.4x slower.
+ * MXCSR and the x87 control word: we must carry them (a coroutine that
+ * sets a rounding mode must not change it for its resumer), so the switch
+ * saves ours (stmxcsr, fnstcw) and loads the other side's (ldmxcsr, fldcw),
+ * every time, as Boost.Context does. Which of these is slow depends on the
+ * CPU vendor (notes/benchmarks.md has the figures). On the Intel Xeon
+ * measured there, the loads are the slow part, and a switch that compares
+ * first and loads only when the values differ (almost never) was about
+ * 1.4x faster. On the AMD EPYCs measured (Zen 3, Zen 5), stmxcsr itself is
+ * the slow part, reading its result back for the comparison stalls on top,
+ * and the comparing switch is the slower one, slower than Boost's. Loading
+ * always does exactly Boost's FP work, with the same return (`pop; jmp`),
+ * so it is not slower than Boost's switch on either vendor. The comparing
+ * switch stays, as cfs_switch_fpcmp, so that one benchmark run prices both.
  *
  * [frame]
  * The saved frame, at the saved sp: 64 bytes, counting the return address
@@ -83,14 +90,23 @@
  */
 #include "../asm_macros.h"
 
+/* The MXCSR bits a switch must carry: all but the six sticky status flags
+ * (bits 0-5). On Intel that is bits 6-15 (the rest reads as 0); AMD also
+ * has a writable control bit 17 (MM, misaligned-SSE exception mask). */
+#define MXCSR_CONTROL 0xFFFFFFC0
+
 /*
  * SWITCH name, use_jmp, fpu: one switch.
  *   use_jmp = 0 returns with `ret`; 1 pops the address and jumps to it
  *     (`ret` is predicted by the return-stack buffer, which expects the
  *     caller of *this* side's cfs_switch: always wrong after a switch; a
  *     `jmp *reg` goes to the indirect-branch predictor instead).
- *   fpu = 1 saves MXCSR and the x87 control word (what the ABI asks);
- *     fpu = 0 skips them, only to measure what they cost.
+ *   fpu = 1 saves MXCSR and the x87 control word and loads the other
+ *     side's, always (what the ABI asks, the way Boost does it);
+ *     fpu = 2 loads them only when the other side's control bits differ
+ *     from ours (compare-and-skip: also ABI-correct, faster on Intel,
+ *     slower on AMD);
+ *     fpu = 0 skips them: NOT ABI-correct, only to measure what they cost.
  *   mark = 1 puts the label cfs_switch_new_stack right after the switch.
  * cfs_switch is the one every chapter uses; the others are for the benchmark.
  */
@@ -121,10 +137,11 @@ FUNC_BEGIN \name
 .if \fpu
     stmxcsr (%rsp)                  /* [rsp+0] = MXCSR (4 bytes)             */
     fnstcw  4(%rsp)                 /* [rsp+4] = x87 control word (2 bytes)  */
+.endif
+.if \fpu == 2
     movl    (%rsp), %r9d            /* keep both in scratch registers, to    */
-    andl    $0xFFC0, %r9d           /* compare with the other side's below   */
-    movzwl  4(%rsp), %r10d          /* (MXCSR: control bits only; bits 0-5   */
-                                    /* are sticky status flags, not saved)   */
+    andl    $MXCSR_CONTROL, %r9d    /* compare with the other side's below   */
+    movzwl  4(%rsp), %r10d          /* (MXCSR: all but the status flags)     */
 .endif
     movq    %rsp, (%rdi)            /* *save_sp = rsp: this side is suspended*/
     movq    %rsi, %rsp              /* THE SWITCH: rsp = the other side's    */
@@ -132,12 +149,16 @@ FUNC_BEGIN \name
 .if \mark
 LABEL cfs_switch_new_stack          /* a breakpoint target for walk-throughs */
 .endif
-.if \fpu
+.if \fpu == 1
+    ldmxcsr (%rsp)                  /* its MXCSR back                        */
+    fldcw   4(%rsp)                 /* its x87 control word back             */
+.endif
+.if \fpu == 2
     movl    (%rsp), %ecx            /* the other side's MXCSR control bits   */
-    andl    $0xFFC0, %ecx           /* the same as ours? and its x87 CW?     */
+    andl    $MXCSR_CONTROL, %ecx    /* the same as ours? and its x87 CW?     */
     cmpl    %ecx, %r9d              /* then loading them would change        */
     jne     1f                      /* nothing that the ABI preserves:       */
-    cmpw    4(%rsp), %r10w          /* skip the slow loads (the usual case)  */
+    cmpw    4(%rsp), %r10w          /* skip the loads                        */
     je      2f
 1:  ldmxcsr (%rsp)                  /* its MXCSR back                        */
     fldcw   4(%rsp)                 /* its x87 control word back             */
@@ -179,11 +200,12 @@ FUNC_END \name
 .endm
 
 /* [variants] */
-/* The switch every chapter uses. See notes/benchmarks.md for the choice
- * of return path. */
+/* The switch every chapter uses: `pop; jmp`, FP control loaded always.
+ * See notes/benchmarks.md for both choices. */
 SWITCH cfs_switch, 1, 1, 1
 
 /* Variants kept only for the benchmark: */
+SWITCH cfs_switch_fpcmp, 1, 2, 0      /* loads MXCSR/x87 CW only if different  */
 SWITCH cfs_switch_ret, 0, 1, 0        /* returns with `ret`                    */
 SWITCH cfs_switch_nofpu, 1, 0, 0      /* skips MXCSR/x87 CW: NOT ABI-correct   */
 /* [variants] */

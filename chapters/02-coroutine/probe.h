@@ -25,6 +25,12 @@ void* cfs_test_clobber(void** save_sp, void* to_sp, void* arg);
 /// The caller's stack pointer at the call.
 std::uintptr_t cfs_stack_pointer();
 
+#if defined(__x86_64__)
+/// The MXCSR bits this CPU lets software set (MXCSR_MASK, from fxsave):
+/// bit 17 (MM) is one of them on AMD, not on Intel.
+std::uint32_t cfs_mxcsr_mask();
+#endif
+
 /// asm/<arch>/return_42.S
 int cfs_return_42();
 
