@@ -81,7 +81,9 @@ BENCHMARK(BM_swapcontext_round_trip)->Name("swapcontext round trip");
 
 int main(int argc, char** argv) {
   return cfs::bench::run_with_ratios(argc, argv, {
-    {"cfs_switch round trip", "boost fiber round trip", 0.9},
+    // Goal: not slower than Boost's fiber, on Intel and AMD alike
+    // (notes/benchmarks.md says why it is no longer 0.9x).
+    {"cfs_switch round trip", "boost fiber round trip", 1.0},
 #if defined(__x86_64__)
     {"cfs_switch_fpcmp round trip", "cfs_switch round trip"},
     {"cfs_switch_fpcmp round trip", "boost fiber round trip"},
