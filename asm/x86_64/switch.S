@@ -96,7 +96,7 @@
 #define MXCSR_CONTROL 0xFFFFFFC0
 
 /*
- * SWITCH name, use_jmp, fpu: one switch.
+ * SWITCH name, use_jmp, fpu, mark: one switch.
  *   use_jmp = 0 returns with `ret`; 1 pops the address and jumps to it
  *     (`ret` is predicted by the return-stack buffer, which expects the
  *     caller of *this* side's cfs_switch: always wrong after a switch; a
