@@ -13,24 +13,39 @@ SHELL := bash
 
 # chapter NN -> its directory, e.g. 01 -> chapters/01-raw-switch
 chapter_dir = $(firstword $(wildcard chapters/$(1)-*))
-# the chapter before NN, e.g. 02 -> 01
-prev_nn = $(shell printf '%02d' "$$(expr $(1) - 1)")
+chapter_numbers = $(foreach d,$(wildcard chapters/[0-9][0-9]-*),$(firstword $(subst -, ,$(notdir $(d)))))
+# A recipe's first line for chapter NN: stop with a plain message if there is none.
+need_chapter = test -n "$(call chapter_dir,$(1))" || { echo "no chapter $(1): the chapters are $(chapter_numbers)"; exit 1; }
 
-.PHONY: help setup test test-native test-aarch64 test-asan docs clean
+# ARCH picks the build for the per-chapter targets: native (this machine) or
+# aarch64 (cross-compiled, run under qemu-aarch64; the CMake preset of that name).
+ARCH ?= native
+QEMU := qemu-aarch64 -L /usr/aarch64-linux-gnu
+need_arch = case "$(ARCH)" in native|aarch64) ;; *) echo "ARCH=$(ARCH): use ARCH=native (this machine) or ARCH=aarch64 (cross-compiled, run under qemu)"; exit 1;; esac
+# How to run a program of that build: directly, or under qemu.
+run_on_arch = $(if $(filter aarch64,$(ARCH)),$(QEMU) ,)
+
+.PHONY: help setup test test-native test-aarch64 test-asan docs snippets clean
 
 help:
 	@echo "coroutines-from-scratch: stackful coroutines from a raw context switch up"
 	@echo "to a kqueue echo server, one runnable chapter at a time."
 	@echo
 	@echo "  make chapter-NN   set up, build chapter NN, run its tests and its demo"
+	@echo "  make test-NN      the same without the demo: chapter NN's tests only"
+	@echo "                    (both take ARCH=aarch64: that chapter, cross-built, under qemu)"
 	@echo "  make test         every chapter: native + AArch64 (qemu) + ASan/UBSan,"
 	@echo "                    docs, Mach-O assembly check, continuity, lldb walk-throughs"
 	@echo "  make test-native | test-aarch64 | test-asan   one of those builds only"
 	@echo "  make lldb-NN      the chapter's lldb walk-through (batch transcript);"
-	@echo "                    LLDB=interactive to stay in lldb, ARCH=aarch64 for qemu"
+	@echo "                    LLDB=interactive stops at its first stop and leaves you"
+	@echo "                    at lldb's prompt; ARCH=aarch64 debugs the qemu build"
 	@echo "  make bench-NN     the chapter's benchmark (release build), with ratios"
-	@echo "  make diff-NN      what chapter NN changed since chapter NN-1"
-	@echo "  make docs         the documentation site, into build/docs/html"
+	@echo "  make diff-NN      diff of chapter NN-1's directory and chapter NN's (the"
+	@echo "                    switch itself lives in asm/, shared, so no diff shows it)"
+	@echo "  make docs         the documentation site, into build/docs/html, and its"
+	@echo "                    rendering check"
+	@echo "  make snippets     refresh the code quoted in the texts from the sources"
 	@echo "  make setup        install what is missing (apt-get or Homebrew)"
 	@echo "  make clean        remove build/"
 	@echo
@@ -44,14 +59,19 @@ build-%: setup
 	cmake --preset $* >/dev/null
 	cmake --build --preset $*
 
-# --- one chapter ------------------------------------------------------------
-chapter-%: setup
-	@test -n "$(call chapter_dir,$*)" || { echo "no chapter $*"; exit 1; }
-	cmake --preset native >/dev/null
-	cmake --build --preset native --target ch$*_demo ch$*_tests
-	ctest --preset native -R '^ch$*/'
-	@echo; echo "=== demo: $(call chapter_dir,$*) ==="
-	./build/native/$(call chapter_dir,$*)/ch$*_demo
+# --- one chapter, on one architecture ----------------------------------------
+# Only that chapter's targets are built and only its tests run: after an edit
+# to asm/, `make test-01 ARCH=aarch64` takes seconds, not a whole build.
+test-%: setup
+	@$(call need_chapter,$*)
+	@$(need_arch)
+	cmake --preset $(ARCH) >/dev/null
+	cmake --build --preset $(ARCH) --target ch$*_demo ch$*_tests
+	ctest --preset $(ARCH) -R '^ch$*/'
+
+chapter-%: test-%
+	@echo; echo "=== demo: $(call chapter_dir,$*) ($(ARCH)) ==="
+	$(run_on_arch)./build/$(ARCH)/$(call chapter_dir,$*)/ch$*_demo
 
 # --- all chapters, every way ------------------------------------------------
 test-native: build-native
@@ -70,10 +90,13 @@ test: setup
 	@echo; echo "make test: native, aarch64 (qemu) and asan builds all passed"
 
 # --- reader's tools ---------------------------------------------------------
-ARCH ?= native
+# LLDB=interactive: tests/lldb_session.py sources the walk-through up to its
+# first `continue` and leaves lldb at its prompt there, with the chapter's
+# commands loaded (and Debian's lldb Python path set).
 LLDB ?= batch
 lldb-%: setup
-	@test -n "$(call chapter_dir,$*)" || { echo "no chapter $*"; exit 1; }
+	@$(call need_chapter,$*)
+	@$(need_arch)
 	cmake --preset $(ARCH) >/dev/null
 	cmake --build --preset $(ARCH) --target ch$*_demo
 	python3 tests/lldb_session.py --lldb lldb \
@@ -82,22 +105,36 @@ lldb-%: setup
 	  --script $(call chapter_dir,$*)/walkthrough.lldb $(if $(filter batch,$(LLDB)),--batch,)
 
 bench-%: setup
-	@test -n "$(call chapter_dir,$*)" || { echo "no chapter $*"; exit 1; }
+	@$(call need_chapter,$*)
 	cmake --preset release >/dev/null
 	cmake --build --preset release
 	for b in ./build/release/$(call chapter_dir,$*)/ch$*_bench_*; do \
 	  echo "=== $$b"; $$b --benchmark_repetitions=3 --benchmark_report_aggregates_only=true; \
 	done
 
+# The chapter directories only: the assembly (the switch itself) lives in
+# asm/ and the shared code in common/ and cmake/, which no chapter diff shows.
 diff-%:
-	@test -n "$(call chapter_dir,$*)" || { echo "no chapter $*"; exit 1; }
-	@test -n "$(call chapter_dir,$(call prev_nn,$*))" || { echo "chapter $* is the first one"; exit 1; }
-	diff -ruN $(call chapter_dir,$(call prev_nn,$*)) $(call chapter_dir,$*) || test $$? -eq 1
+	@dir="$(call chapter_dir,$*)"; \
+	if [ -z "$$dir" ]; then echo "no chapter $*: the chapters are $(chapter_numbers)"; exit 0; fi; \
+	prev=$$(ls -d chapters/$$(printf '%02d' $$((10#$* - 1)))-* 2>/dev/null | head -n 1 || true); \
+	if [ -z "$$prev" ]; then \
+	  echo "chapter $* is the first chapter: there is nothing before it to compare with."; \
+	  echo "Everything in $$dir is new, and so are asm/, common/ and cmake/."; exit 0; fi; \
+	echo "# diff -ruN $$prev $$dir"; \
+	echo "# The chapter directories only. The switch and all other assembly live in asm/,"; \
+	echo "# shared by every chapter, so no chapter diff shows them: read asm/<arch>/switch.S."; \
+	diff -ruN "$$prev" "$$dir" || test $$? -eq 1
 
 docs: setup
+	rm -rf build/docs  # pages of an earlier build must not linger
 	mkdir -p build
 	CFS_DOCS_OUT=build/docs doxygen Doxyfile
+	python3 tests/rendering_check.py --html build/docs/html
 	@echo "open build/docs/html/index.html"
+
+snippets:
+	python3 tests/snippets.py --update
 
 clean:
 	rm -rf build

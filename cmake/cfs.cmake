@@ -90,6 +90,20 @@ else()
   target_link_libraries(cfs_doctest INTERFACE doctest::doctest)
 endif()
 
+# --- kqueue on every system (common/kqueue.h) ------------------------------
+# Linux has no kqueue: there this is the shim on top of epoll. Elsewhere the
+# system's <sys/event.h> is used and the target adds nothing.
+find_package(Threads REQUIRED)
+if(CMAKE_SYSTEM_NAME STREQUAL "Linux")
+  add_library(cfs_kqueue STATIC
+    "${CFS_ROOT}/common/kqueue_epoll.cpp"
+    "${CFS_ROOT}/common/kqueue_epoll_probes.cpp")
+  target_link_libraries(cfs_kqueue PUBLIC cfs_flags Threads::Threads)
+else()
+  add_library(cfs_kqueue INTERFACE)
+  target_link_libraries(cfs_kqueue INTERFACE cfs_flags)
+endif()
+
 add_library(cfs_test_main STATIC
   "${CFS_ROOT}/common/test_main.cpp"
   "${CFS_ROOT}/common/child_process.cpp")
@@ -112,6 +126,28 @@ set(CFS_TEST_ENV "ASAN_OPTIONS=detect_stack_use_after_return=1:detect_leaks=1"
 
 find_program(CFS_VALGRIND valgrind)
 
+# cfs_discover_doctests(target prefix)
+#
+# One ctest test per doctest case of `target`, named "<prefix>/<case>", with
+# CFS_TEST_ENV in its environment, failing if its filter matches no case
+# (a `;` in a case's name splits it in two). The properties are set by a
+# script of our own that ctest reads after doctest's list of tests:
+# doctest_discover_tests(PROPERTIES ...) passes them on as one flat list, so
+# a list value (the two entries of CFS_TEST_ENV) splits into bogus property
+# names, and FAIL_REGULAR_EXPRESSION after it is lost.
+function(cfs_discover_doctests target prefix)
+  doctest_discover_tests(${target} TEST_PREFIX "${prefix}/" TEST_LIST ${target}_TESTS)
+  set(script "${CMAKE_CURRENT_BINARY_DIR}/${target}_properties.cmake")
+  file(WRITE "${script}"
+    "foreach(test IN LISTS ${target}_TESTS)\n"
+    "  set_tests_properties(\"\${test}\" PROPERTIES\n"
+    "    ENVIRONMENT \"${CFS_TEST_ENV}\"\n"
+    "    # a filter that matches no test case (a `;` split a name) must fail\n"
+    "    FAIL_REGULAR_EXPRESSION \"test cases: 0 [|]\")\n"
+    "endforeach()\n")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES "${script}")
+endfunction()
+
 # cfs_chapter(NUMBER nn [SOURCES ...] DEMO file TESTS files... [BENCH files...]
 #             [WALKTHROUGH_CHECK script.py] [VALGRIND_EXCLUDE patterns...])
 #
@@ -132,11 +168,7 @@ function(cfs_chapter)
 
   add_executable(${ch}_tests ${C_TESTS} ${C_SOURCES})
   target_link_libraries(${ch}_tests PRIVATE cfs_asm cfs_asm_testing cfs_test_main)
-  # FAIL_REGULAR_EXPRESSION: a ctest entry whose filter matches no doctest
-  # case (a `;` in a test name splits it in two) must fail, not pass empty.
-  doctest_discover_tests(${ch}_tests TEST_PREFIX "${ch}/"
-    PROPERTIES ENVIRONMENT "${CFS_TEST_ENV}"
-               FAIL_REGULAR_EXPRESSION "test cases: 0 [|]")
+  cfs_discover_doctests(${ch}_tests "${ch}")
 
   if(benchmark_FOUND AND Boost_FOUND)
     foreach(bench IN LISTS C_BENCH)
@@ -174,5 +206,35 @@ function(cfs_chapter)
               --program "$<TARGET_FILE:${ch}_demo>"
               --script "${CMAKE_CURRENT_SOURCE_DIR}/walkthrough.lldb")
     set_tests_properties(${ch}/lldb-walkthrough PROPERTIES TIMEOUT 120)
+    # `make lldb-NN LLDB=interactive`: typed at on a pseudo-terminal, lldb
+    # waits at the walk-through's first stop, steps, runs the chapter's
+    # commands and quits (tests/lldb_interactive_check.py).
+    add_test(NAME ${ch}/lldb-interactive
+      COMMAND ${Python3_EXECUTABLE} "${CFS_ROOT}/tests/lldb_interactive_check.py"
+              --lldb "${CFS_LLDB}" "${mode}"
+              --program "$<TARGET_FILE:${ch}_demo>"
+              --script "${CMAKE_CURRENT_SOURCE_DIR}/walkthrough.lldb")
+    set_tests_properties(${ch}/lldb-interactive PROPERTIES TIMEOUT 120)
+  endif()
+endfunction()
+
+# cfs_test_binary(TARGET t PREFIX p [VALGRIND_EXCLUDE patterns...])
+#
+# Registers the doctest binary `t` outside a chapter: each test case as a
+# ctest test named "<p>/<case>", and, in the plain native build, the whole
+# binary under valgrind as "<p>/valgrind" (as cfs_chapter() does).
+function(cfs_test_binary)
+  cmake_parse_arguments(T "" "TARGET;PREFIX" "VALGRIND_EXCLUDE" ${ARGN})
+  cfs_discover_doctests(${T_TARGET} "${T_PREFIX}")
+  if(CFS_VALGRIND AND NOT CMAKE_CROSSCOMPILING AND NOT CFS_SANITIZE)
+    set(exclude "")
+    if(T_VALGRIND_EXCLUDE)
+      list(JOIN T_VALGRIND_EXCLUDE "," patterns)
+      set(exclude "--test-case-exclude=${patterns}")
+    endif()
+    add_test(NAME ${T_PREFIX}/valgrind
+      COMMAND ${CFS_VALGRIND} --quiet --error-exitcode=1 --leak-check=full
+              --errors-for-leak-kinds=definite $<TARGET_FILE:${T_TARGET}> ${exclude})
+    set_tests_properties(${T_PREFIX}/valgrind PROPERTIES TIMEOUT 600)
   endif()
 endfunction()

@@ -48,4 +48,14 @@ inline void make_defined(const void* p, std::size_t n) {
 #endif
 }
 
+/// True when this process runs under Valgrind (tests that look at things
+/// Valgrind itself changes, such as exit statuses or where mappings go).
+inline bool running_on_valgrind() {
+#if defined(CFS_HAVE_VALGRIND)
+  return RUNNING_ON_VALGRIND != 0;
+#else
+  return false;
+#endif
+}
+
 }  // namespace cfs::valgrind

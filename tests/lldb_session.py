@@ -40,9 +40,14 @@ Command line (python3 only, no packages beyond the standard library):
               at its entry (optional: without it you get just the stopped
               program and the prelude)
   --batch     run lldb with -b and exit when the file is done; print lldb's
-              transcript, then the program's own output. Without --batch,
-              lldb stays at its prompt after the file (the `make lldb-NN`
-              targets); the program's output then goes to the terminal.
+              transcript, then the program's own output. Without --batch
+              (interactive: `make lldb-NN LLDB=interactive`), lldb sources
+              the file only up to its first `continue`, so it stops at the
+              walk-through's first stop, with the file's breakpoints set and
+              its commands loaded (cfs_lldb.py), and leaves you at its
+              prompt there: to step (`thread step-inst`), to read, or to
+              `command source` the rest of the file, whose path it prints.
+              The program's output then goes to the terminal.
   --timeout   batch mode only: give up after this many seconds (default 90)
 
 Exit status in batch mode: 0 if lldb and the program both exited with 0.
@@ -66,6 +71,7 @@ import argparse
 import dataclasses
 import glob
 import os
+import re
 import shlex
 import signal
 import socket
@@ -235,8 +241,34 @@ def _interactive(cmd: list[str], env: dict[str, str]) -> int:
         signal.signal(signal.SIGINT, previous)
 
 
+_CONTINUE = ("continue", "c", "process continue")
+
+
+def split_at_first_stop(script: str, directory: str) -> tuple[str, str]:
+    """Writes the command file `script` into `directory` as two files: its
+    lines up to and including the first `continue` (the breakpoints, the
+    imports, and the run to the first stop), and the rest. A file sourced
+    from another directory would look for --relative-to-command-file paths
+    there, so those become absolute paths into the script's own directory.
+    Returns the two paths."""
+    base = os.path.dirname(os.path.abspath(script))
+    with open(script, encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    relative = re.compile(r"^(\s*command\s+(?:script\s+import|source))\s+"
+                          r"(?:--relative-to-command-file|-c)\s+(\S+)\s*$")
+    lines = [relative.sub(lambda m: f"{m.group(1)} {shlex.quote(os.path.join(base, m.group(2)))}",
+                          line) for line in lines]
+    cut = next((i + 1 for i, line in enumerate(lines) if line.strip() in _CONTINUE), len(lines))
+    paths = []
+    for name, part in (("first-stop.lldb", lines[:cut]), ("rest.lldb", lines[cut:])):
+        paths.append(os.path.join(directory, name))
+        with open(paths[-1], "w", encoding="utf-8") as f:
+            f.write("\n".join(part) + "\n")
+    return paths[0], paths[1]
+
+
 def _lldb_command(lldb: str, program: str, attach: str, arch: str,
-                  script: str | None, batch: bool) -> list[str]:
+                  script: str | None, batch: bool, rest: str | None = None) -> list[str]:
     cmd = [lldb]
     if batch:
         # -x: ignore ~/.lldbinit; -b: quit when done; -k: if the program
@@ -247,13 +279,17 @@ def _lldb_command(lldb: str, program: str, attach: str, arch: str,
         cmd += ["-o", line]
     if script:
         cmd += ["-o", f"command source {shlex.quote(script)}"]
+    if rest:  # lldb echoes a comment: the reader sees where the rest is
+        cmd += ["-o", "# Stopped at the walk-through's first stop. Step with `thread step-inst`, "
+                      f"go on with `continue`, or run the rest of it: command source {rest}"]
     return cmd
 
 
 def run(lldb: str, emulator, program: str, script: str | None,
         batch: bool = True, timeout: float = DEFAULT_TIMEOUT) -> Result:
     """Runs the session; see the header comment. In interactive mode
-    (batch=False) lldb uses the terminal and the transcript stays empty."""
+    (batch=False) lldb uses the terminal, stops at the script's first
+    stop, and the transcript stays empty."""
     emulator = split_emulator(emulator)
     program = os.path.abspath(program)
     script = os.path.abspath(script) if script else None
@@ -292,10 +328,13 @@ def run(lldb: str, emulator, program: str, script: str | None,
                 if batch:  # two files: lldb opens each path on its own
                     attach += (f" --stdout {shlex.quote(out_path)}"
                                f" --stderr {shlex.quote(err_path)}")
-            cmd = _lldb_command(lldb, program, attach, arch, script, batch)
-
             if not batch:
+                rest = None
+                if script:
+                    script, rest = split_at_first_stop(script, tmp)
+                cmd = _lldb_command(lldb, program, attach, arch, script, batch, rest)
                 return Result("", "", _interactive(cmd, env), None, command_line=cmd)
+            cmd = _lldb_command(lldb, program, attach, arch, script, batch)
 
             lldb_proc = subprocess.Popen(
                 cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
