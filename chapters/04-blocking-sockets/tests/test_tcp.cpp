@@ -21,7 +21,7 @@ bool is_open(int fd) {
 }
 }  // namespace
 
-TEST_CASE("Fd closes its descriptor when destroyed; moving it moves the ownership") {
+TEST_CASE("Fd closes its descriptor when destroyed, and moving it moves the ownership") {
   SocketTest test("Fd");
   int number = -1;
   {
