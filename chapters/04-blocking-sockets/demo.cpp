@@ -89,7 +89,8 @@ void visit_greeter(cfs::Timeline& timeline, std::string name, std::uint16_t port
   cfs::Fd fd = cfs::connect_tcp("127.0.0.1", port);
   timeline.note(name + ": connected; will read its greeting at +" + std::to_string(read_at).substr(0, 4) + " s");
   while (timeline.now() < read_at) cfs::yield();
-  timeline.note(name + ": reading");
+  const int late_ms = static_cast<int>((timeline.now() - read_at) * 1000);
+  timeline.note(name + ": reading" + (late_ms > 10 ? " (" + std::to_string(late_ms) + " ms late)" : ""));
   std::string greeting;
   std::array<std::byte, 64> buffer;
   while (const std::size_t n = cfs::read_some(fd.get(), buffer)) {  // blocks in recv()
