@@ -88,7 +88,7 @@ def script(cfs_lldb: str) -> str:
 
 def parse_listing(text: str) -> list[dict]:
     """The lines of `cfs coroutines`."""
-    rows = re.findall(rf"^\s*#(\d+) (\w+)\s+stack \[({HEX}), ({HEX})\).*"
+    rows = re.findall(rf"^\s*#(\d+) (\S+)\s+stack \[({HEX}), ({HEX})\).*"
                       rf"saved sp ({HEX}|-)\s+record ({HEX})", text, re.M)
     return [{"number": int(n), "status": status, "lo": int(lo, 16), "hi": int(hi, 16),
              "record": int(record, 16)} for n, status, lo, hi, _, record in rows]
@@ -264,42 +264,48 @@ def check_switch(session: Session, command: str, what: str, records: dict, leavi
     if not lo <= last["sp"] < hi:
         raise CheckFailed(f"{what}: the last step should run on {arriving}'s stack", last["text"])
 
+    def where(step: dict) -> str:
+        return f"{what}, step {step['number']} (pc {step['pc']:#x} in {step['function']})"
+
+    # Every backtrace sane, and each coroutine's the same at every step.
     seen: dict[int, tuple[int, list]] = {}  # record -> (step, frames) when first shown
     shown = 0
     for step in steps:
-        where = f"{what}, step {step['number']} (pc {step['pc']:#x} in {step['function']})"
         listing = {c["number"]: c for c in step["listing"]}
         if len(listing) != 3:
-            raise CheckFailed(f"{where}: `cfs coroutines` should list 3 coroutines", step["text"])
+            raise CheckFailed(f"{where(step)}: `cfs coroutines` should list 3 coroutines", step["text"])
         waiting = {n for n, c in listing.items() if c["status"] in ("suspended", "normal")}
         if waiting != set(step["bt"]):
-            raise CheckFailed(f"{where}: step-switch should have run `cfs bt` for each of "
+            raise CheckFailed(f"{where(step)}: step-switch should have run `cfs bt` for each of "
                               f"{sorted(waiting)}", step["text"])
         for n, bt in step["bt"].items():
             name = who.get(listing[n]["record"], f"record {listing[n]['record']:#x}")
             why = insane(bt)
             if why:
-                raise CheckFailed(f"{where}: `cfs bt {n}` ({name}, {listing[n]['status']}) is "
+                raise CheckFailed(f"{where(step)}: `cfs bt {n}` ({name}, {listing[n]['status']}) is "
                                   f"garbage: {why}", step["text"])
             got = frames(bt)
             record = listing[n]["record"]
             if record not in seen:
                 seen[record] = (step["number"], got)
             elif got != seen[record][1]:
-                raise CheckFailed(f"{where}: `cfs bt {n}` ({name}, {listing[n]['status']}) "
+                raise CheckFailed(f"{where(step)}: `cfs bt {n}` ({name}, {listing[n]['status']}) "
                                   f"changed since step {seen[record][0]} while it waited: "
                                   f"one of the two was read from a stale sp", step["text"])
             shown += 1
-        statuses = {who.get(c["record"], "?"): c["status"] for c in listing.values()}
-        if statuses.get(arriving) not in ("suspended", "normal"):
-            raise CheckFailed(f"{where}: {arriving}, which the switch goes to, should still "
-                              f"read as waiting, with its saved sp, until it has arrived; it "
-                              f"reads {statuses.get(arriving)}", step["text"])
-    got = names(steps[0]["bt"][next(n for n, c in {c["number"]: c for c in first["listing"]}
-                                    .items() if c["record"] == records[arriving])])
-    if [n for n in got if n in waits_in] != waits_in:
-        raise CheckFailed(f"{what}: {arriving}'s backtrace should show {waits_in}; got {got}",
-                          first["text"])
+
+    # The coroutine the switch goes to waits, with its frames, at every step
+    # (coroutine.h, [record]), and they are those of the function it waits in.
+    for step in steps:
+        number = {c["record"]: c["number"] for c in step["listing"]}[records[arriving]]
+        if number not in step["bt"]:
+            raise CheckFailed(f"{where(step)}: {arriving}, which the switch goes to, should "
+                              f"still read as waiting, with its saved sp, until it has arrived",
+                              step["text"])
+        got = names(step["bt"][number])
+        if [n for n in got if n in waits_in] != waits_in:
+            raise CheckFailed(f"{where(step)}: {arriving}'s backtrace should show {waits_in}; "
+                              f"got {got}", step["text"])
     return [f"{what}: {len(steps)} steps, from the call in {command.split()[1]} through "
             f"cfs_switch to {arriving_in} on {arriving}'s stack; {shown} backtraces, each sane "
             f"and unchanged while waiting"]
