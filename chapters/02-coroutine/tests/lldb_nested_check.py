@@ -218,7 +218,10 @@ def check_nested(session: Session) -> tuple[dict, list[str]]:
 
 
 def parse_steps(text: str) -> list[dict]:
-    """What `step-switch` printed, one dict a step (see lldb_step_switch.py)."""
+    """What `step-switch` printed, one dict a step (see lldb_step_switch.py):
+    number, pc, sp, function, text, listing (`cfs coroutines`), and
+    backtraces: record -> what `cfs bt` printed, for each coroutine listed
+    suspended or normal."""
     steps = []
     for block in re.split(r"^(?=== step )", text, flags=re.M):
         m = re.match(rf"== step (\d+): pc ({HEX}) sp ({HEX}) in (.*)$", block, re.M)
@@ -226,89 +229,88 @@ def parse_steps(text: str) -> list[dict]:
             continue
         parts = re.split(r"^-- (cfs coroutines|cfs bt \d+)\n", block, flags=re.M)
         outputs = dict(zip(parts[1::2], parts[2::2]))
-        steps.append({"number": int(m.group(1)), "pc": int(m.group(2), 16),
-                      "sp": int(m.group(3), 16), "function": m.group(4), "text": block,
-                      "listing": parse_listing(outputs.get("cfs coroutines", "")),
-                      "bt": {int(k.split()[-1]): v for k, v in outputs.items()
-                             if k.startswith("cfs bt ")}})
+        listing = parse_listing(outputs.get("cfs coroutines", ""))
+        step = {"number": int(m.group(1)), "pc": int(m.group(2), 16), "sp": int(m.group(3), 16),
+                "function": m.group(4), "text": block, "listing": listing, "backtraces": {}}
+        for c in listing:
+            if c["status"] in ("suspended", "normal"):
+                bt = outputs.get(f"cfs bt {c['number']}")
+                if bt is None:
+                    raise CheckFailed(f"step {step['number']}: step-switch did not run "
+                                      f"`cfs bt {c['number']}`", block)
+                step["backtraces"][c["record"]] = bt
+        steps.append(step)
     return steps
 
 
 def check_switch(session: Session, command: str, what: str, records: dict, leaving: str,
                  arriving: str, arriving_in: str, waits_in: list[str]) -> list[str]:
-    """Check 2 for one switch: `command` is the step-switch that stepped it."""
+    """Check 2 for one switch: `command` is the step-switch that stepped it,
+    from the call in its function, through cfs_switch, to the first
+    instruction in `arriving_in` on the other side; `leaving` and `arriving`
+    name its two coroutines, `waits_in` the frames the arriving one waits in."""
     text = session.output(command)
     steps = parse_steps(text)
-    if not steps:
-        raise CheckFailed(f"`{command}` printed no steps", f"(lldb) {command}\n{text}")
+    caller = command.split()[1]
+    functions = [s["function"] for s in steps]
+    if len(steps) < 6 or not functions[0].startswith(caller) or \
+            set(functions[1:-1]) != {"cfs_switch"} or not functions[-1].startswith(arriving_in):
+        raise CheckFailed(f"{what}: the steps should go from the call in {caller}, through "
+                          f"cfs_switch, to {arriving_in}; got {functions}", text[-3000:])
     who = {record: name for name, record in records.items()}
-    first, last = steps[0], steps[-1]
-    inside = [s for s in steps[1:-1] if s["function"] == "cfs_switch"]
-    if not first["function"].startswith(command.split()[1]) or \
-            not last["function"].startswith(arriving_in) or len(inside) != len(steps) - 2 or \
-            len(inside) < 4:
-        raise CheckFailed(f"{what}: the steps should go from the call in {command.split()[1]}, "
-                          f"through cfs_switch, to {arriving_in}; got "
-                          f"{[s['function'] for s in steps]}", text[-3000:])
 
-    def stack_of(step: dict, name: str) -> tuple[int, int]:
+    def fail(step: dict, message: str, earlier: dict | None = None):
+        raise CheckFailed(f"{what}, step {step['number']} (pc {step['pc']:#x} in "
+                          f"{step['function']}): {message}",
+                          (earlier["text"] if earlier else "") + step["text"])
+
+    def stack(step: dict, name: str) -> tuple[int, int]:
         for c in step["listing"]:
             if c["record"] == records[name]:
                 return c["lo"], c["hi"]
-        raise CheckFailed(f"{what}, step {step['number']}: `cfs coroutines` does not list "
-                          f"{name}", step["text"])
-    lo, hi = stack_of(first, leaving)
-    if not lo <= first["sp"] < hi:
-        raise CheckFailed(f"{what}: the first step should run on {leaving}'s stack", first["text"])
-    lo, hi = stack_of(last, arriving)
-    if not lo <= last["sp"] < hi:
-        raise CheckFailed(f"{what}: the last step should run on {arriving}'s stack", last["text"])
+        fail(step, f"`cfs coroutines` does not list {name}")
 
-    def where(step: dict) -> str:
-        return f"{what}, step {step['number']} (pc {step['pc']:#x} in {step['function']})"
-
-    # Every backtrace sane, and each coroutine's the same at every step.
-    seen: dict[int, tuple[int, list]] = {}  # record -> (step, frames) when first shown
-    shown = 0
     for step in steps:
-        listing = {c["number"]: c for c in step["listing"]}
-        if len(listing) != 3:
-            raise CheckFailed(f"{where(step)}: `cfs coroutines` should list 3 coroutines", step["text"])
-        waiting = {n for n, c in listing.items() if c["status"] in ("suspended", "normal")}
-        if waiting != set(step["bt"]):
-            raise CheckFailed(f"{where(step)}: step-switch should have run `cfs bt` for each of "
-                              f"{sorted(waiting)}", step["text"])
-        for n, bt in step["bt"].items():
-            name = who.get(listing[n]["record"], f"record {listing[n]['record']:#x}")
+        if sorted(c["record"] for c in step["listing"]) != sorted(records.values()):
+            fail(step, "`cfs coroutines` should list A, B and idle")
+    lo, hi = stack(steps[0], leaving)
+    if not lo <= steps[0]["sp"] < hi:
+        fail(steps[0], f"the switch should start on {leaving}'s stack")
+    lo, hi = stack(steps[-1], arriving)
+    if not lo <= steps[-1]["sp"] < hi:
+        fail(steps[-1], f"the switch should end on {arriving}'s stack")
+
+    #! [every-step]
+    # At every instruction, each coroutine listed as waiting (suspended or
+    # normal) has a sane backtrace, and the same one at every step: it does
+    # not move while it waits, so a backtrace that changes was read from a
+    # stale sp.
+    first_seen = {}  # record -> (step, its frames then)
+    for step in steps:
+        for record, bt in step["backtraces"].items():
             why = insane(bt)
             if why:
-                raise CheckFailed(f"{where(step)}: `cfs bt {n}` ({name}, {listing[n]['status']}) is "
-                                  f"garbage: {why}", step["text"])
-            got = frames(bt)
-            record = listing[n]["record"]
-            if record not in seen:
-                seen[record] = (step["number"], got)
-            elif got != seen[record][1]:
-                raise CheckFailed(f"{where(step)}: `cfs bt {n}` ({name}, {listing[n]['status']}) "
-                                  f"changed since step {seen[record][0]} while it waited: "
-                                  f"one of the two was read from a stale sp", step["text"])
-            shown += 1
+                fail(step, f"the backtrace of {who[record]} is garbage: {why}")
+            seen, frames_then = first_seen.setdefault(record, (step, frames(bt)))
+            if frames(bt) != frames_then:
+                fail(step, f"the backtrace of {who[record]} changed since step "
+                           f"{seen['number']} while it waited: read from a stale sp", seen)
+    #! [every-step]
 
-    # The coroutine the switch goes to waits, with its frames, at every step
-    # (coroutine.h, [record]), and they are those of the function it waits in.
+    # And the coroutine the switch goes to is one of them at every step (it
+    # waits until it has arrived: coroutine.h, [record]), in the function it
+    # waits in.
     for step in steps:
-        number = {c["record"]: c["number"] for c in step["listing"]}[records[arriving]]
-        if number not in step["bt"]:
-            raise CheckFailed(f"{where(step)}: {arriving}, which the switch goes to, should "
-                              f"still read as waiting, with its saved sp, until it has arrived",
-                              step["text"])
-        got = names(step["bt"][number])
-        if [n for n in got if n in waits_in] != waits_in:
-            raise CheckFailed(f"{where(step)}: {arriving}'s backtrace should show {waits_in}; "
-                              f"got {got}", step["text"])
-    return [f"{what}: {len(steps)} steps, from the call in {command.split()[1]} through "
-            f"cfs_switch to {arriving_in} on {arriving}'s stack; {shown} backtraces, each sane "
-            f"and unchanged while waiting"]
+        if records[arriving] not in step["backtraces"]:
+            fail(step, f"{arriving}, which the switch goes to, does not read as waiting")
+    got = names(steps[0]["backtraces"][records[arriving]])
+    if [n for n in got if n in waits_in] != waits_in:
+        fail(steps[0], f"{arriving}'s backtrace should show {waits_in}, innermost first; "
+                       f"got {got}")
+    shown = sum(len(s["backtraces"]) for s in steps)
+    return [f"{what}: {len(steps)} steps, from the call in {caller} through cfs_switch to "
+            f"{arriving_in} on {arriving}'s stack; {shown} backtraces, each sane and unchanged "
+            f"while waiting"]
 
 
 def check(result: lldb_session.Result) -> list[str]:
