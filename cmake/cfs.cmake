@@ -90,6 +90,20 @@ else()
   target_link_libraries(cfs_doctest INTERFACE doctest::doctest)
 endif()
 
+# --- kqueue on every system (common/kqueue.h) ------------------------------
+# Linux has no kqueue: there this is the shim on top of epoll. Elsewhere the
+# system's <sys/event.h> is used and the target adds nothing.
+find_package(Threads REQUIRED)
+if(CMAKE_SYSTEM_NAME STREQUAL "Linux")
+  add_library(cfs_kqueue STATIC
+    "${CFS_ROOT}/common/kqueue_epoll.cpp"
+    "${CFS_ROOT}/common/kqueue_epoll_probes.cpp")
+  target_link_libraries(cfs_kqueue PUBLIC cfs_flags Threads::Threads)
+else()
+  add_library(cfs_kqueue INTERFACE)
+  target_link_libraries(cfs_kqueue INTERFACE cfs_flags)
+endif()
+
 add_library(cfs_test_main STATIC
   "${CFS_ROOT}/common/test_main.cpp"
   "${CFS_ROOT}/common/child_process.cpp")
@@ -183,5 +197,40 @@ function(cfs_chapter)
               --program "$<TARGET_FILE:${ch}_demo>"
               --script "${CMAKE_CURRENT_SOURCE_DIR}/walkthrough.lldb")
     set_tests_properties(${ch}/lldb-interactive PROPERTIES TIMEOUT 120)
+  endif()
+endfunction()
+
+# cfs_test_binary(TARGET t PREFIX p [VALGRIND_EXCLUDE patterns...])
+#
+# Registers the doctest binary `t` outside a chapter: each test case as a
+# ctest test named "<p>/<case>", and, in the plain native build, the whole
+# binary under valgrind as "<p>/valgrind" (as cfs_chapter() does).
+function(cfs_test_binary)
+  cmake_parse_arguments(T "" "TARGET;PREFIX" "VALGRIND_EXCLUDE" ${ARGN})
+  doctest_discover_tests(${T_TARGET} TEST_PREFIX "${T_PREFIX}/" TEST_LIST ${T_TARGET}_TESTS)
+  # The properties are set by a script of our own that ctest reads after
+  # doctest's list of tests: doctest_discover_tests(PROPERTIES ...) passes
+  # them on as one flat list, so a list value (the two entries of
+  # CFS_TEST_ENV) splits into bogus property names, and the properties after
+  # it (FAIL_REGULAR_EXPRESSION) are lost.
+  set(script "${CMAKE_CURRENT_BINARY_DIR}/${T_TARGET}_properties.cmake")
+  file(WRITE "${script}"
+    "foreach(test IN LISTS ${T_TARGET}_TESTS)\n"
+    "  set_tests_properties(\"\${test}\" PROPERTIES\n"
+    "    ENVIRONMENT \"${CFS_TEST_ENV}\"\n"
+    "    # a filter that matches no test case (a `;` split a name) must fail\n"
+    "    FAIL_REGULAR_EXPRESSION \"test cases: 0 [|]\")\n"
+    "endforeach()\n")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES "${script}")
+  if(CFS_VALGRIND AND NOT CMAKE_CROSSCOMPILING AND NOT CFS_SANITIZE)
+    set(exclude "")
+    if(T_VALGRIND_EXCLUDE)
+      list(JOIN T_VALGRIND_EXCLUDE "," patterns)
+      set(exclude "--test-case-exclude=${patterns}")
+    endif()
+    add_test(NAME ${T_PREFIX}/valgrind
+      COMMAND ${CFS_VALGRIND} --quiet --error-exitcode=1 --leak-check=full
+              --errors-for-leak-kinds=definite $<TARGET_FILE:${T_TARGET}> ${exclude})
+    set_tests_properties(${T_PREFIX}/valgrind PROPERTIES TIMEOUT 600)
   endif()
 endfunction()
