@@ -75,6 +75,17 @@ def type_name(target, process, address):
     return mangled if error.Success() else f"? (at {address:#x})"
 
 
+def c_string(process, record, name):
+    """The text a `const char*` field points to; "" if the field is absent
+    (before chapter 05) or null."""
+    value = record.GetChildMemberWithName(name)
+    if not value.IsValid() or value.GetValueAsUnsigned() == 0:
+        return ""
+    error = lldb.SBError()
+    text = process.ReadCStringFromMemory(value.GetValueAsUnsigned(), 256, error)
+    return text if error.Success() else ""
+
+
 def field(record, name):
     """Field `name` of a cfs_coroutine_record (an SBValue), as a number."""
     value = record.GetChildMemberWithName(name)
@@ -97,6 +108,20 @@ class Coroutine:
         status = field(record, "status")
         self.status = STATUS_NAMES[status] if status < len(STATUS_NAMES) else f"?{status}"
         self.body = type_name(target, process, field(record, "body_type"))
+        # Chapter 05 on: a label ("conn 17") and what it waits for.
+        self.label = c_string(process, record, "label")
+        self.activity = c_string(process, record, "activity")
+        fd = record.GetChildMemberWithName("activity_fd")
+        self.activity_fd = fd.GetValueAsSigned() if fd.IsValid() else -1
+
+    def doing(self):
+        """`conn 17: waiting read (fd 9)`, or as much of it as is known."""
+        text = self.label or "(no label)"
+        if self.activity:
+            text += f": {self.activity}"
+            if self.activity_fd >= 0:
+                text += f" (fd {self.activity_fd})"
+        return text
         self.resumed = None  # set by live_coroutines(): the one it resumed, if normal
 
     def saved_sp(self, process):
@@ -242,6 +267,8 @@ def cmd_coroutines(debugger, command, exe_ctx, result, internal_dict):
                 f"  #{number} {c.status:<9} stack [{c.stack_lo:#x}, {c.stack_hi:#x}) "
                 f"{(c.stack_hi - c.stack_lo) // 1024} KiB  "
                 f"saved sp {'-' if sp is None else f'{sp:#x}'}  record {c.record:#x}")
+            if c.label or c.activity:
+                result.AppendMessage(f"     {c.doing()}")
             result.AppendMessage(f"     body: {c.body}")
     except CfsError as e:
         result.SetError(str(e))

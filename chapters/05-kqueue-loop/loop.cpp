@@ -167,12 +167,18 @@ void Loop::park(Wait& w, const char* activity) {
   }
   if (cancelled_.contains(w.task.address())) throw Cancelled("cfs: the task was cancelled");
   if (w.what == Wait::For::read || w.what == Wait::For::write) {
-    // One-shot interest, with the task itself as udata: the event names the
-    // coroutine to resume. The kernel drops it once delivered.
+    // Interest for one event, with the task itself as udata: the event
+    // names the coroutine to resume. EV_DISPATCH: once delivered, the knote
+    // is disabled, not deleted, so the next wait on this descriptor only
+    // modifies it (EV_ADD: new udata) and enables it again. EV_ENABLE must
+    // be said: on FreeBSD (and in our Linux shim) EV_ADD alone does not
+    // enable a knote that exists and is disabled. EV_ONESHOT would delete
+    // and re-create the knote every time, which costs more where kqueue is
+    // emulated (notes/kqueue-on-epoll.md).
     struct kevent ev;
     EV_SET(&ev, static_cast<std::uintptr_t>(w.fd),
-           w.what == Wait::For::read ? EVFILT_READ : EVFILT_WRITE, EV_ADD | EV_ONESHOT, 0, 0,
-           w.task.address());
+           w.what == Wait::For::read ? EVFILT_READ : EVFILT_WRITE,
+           EV_ADD | EV_ENABLE | EV_DISPATCH, 0, 0, w.task.address());
     changes_.push_back(ev);  // sent with the loop's next kevent() call
   }
   if (w.what == Wait::For::job) {
@@ -235,8 +241,8 @@ void Loop::forget(Wait& w) {
   if (w.job) w.job->waiter = nullptr;
   if ((w.what == Wait::For::read || w.what == Wait::For::write) &&
       w.outcome != Wait::Outcome::ready) {
-    // Its one-shot interest did not fire: take it back, so that no stale
-    // event can come later. (udata null: an error here, say the descriptor
+    // Its interest is still enabled (it did not fire): take it back, so
+    // that no stale event can come later. (udata null: an error here, say the descriptor
     // was closed meanwhile, concerns nobody.)
     struct kevent ev;
     EV_SET(&ev, static_cast<std::uintptr_t>(w.fd),
