@@ -127,6 +127,7 @@ diff-%:
 	diff -ruN "$$prev" "$$dir" || test $$? -eq 1
 
 docs: setup
+	rm -rf build/docs  # pages of an earlier build must not linger
 	mkdir -p build
 	CFS_DOCS_OUT=build/docs doxygen Doxyfile
 	python3 tests/rendering_check.py --html build/docs/html

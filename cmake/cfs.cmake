@@ -126,6 +126,28 @@ set(CFS_TEST_ENV "ASAN_OPTIONS=detect_stack_use_after_return=1:detect_leaks=1"
 
 find_program(CFS_VALGRIND valgrind)
 
+# cfs_discover_doctests(target prefix)
+#
+# One ctest test per doctest case of `target`, named "<prefix>/<case>", with
+# CFS_TEST_ENV in its environment, failing if its filter matches no case
+# (a `;` in a case's name splits it in two). The properties are set by a
+# script of our own that ctest reads after doctest's list of tests:
+# doctest_discover_tests(PROPERTIES ...) passes them on as one flat list, so
+# a list value (the two entries of CFS_TEST_ENV) splits into bogus property
+# names, and FAIL_REGULAR_EXPRESSION after it is lost.
+function(cfs_discover_doctests target prefix)
+  doctest_discover_tests(${target} TEST_PREFIX "${prefix}/" TEST_LIST ${target}_TESTS)
+  set(script "${CMAKE_CURRENT_BINARY_DIR}/${target}_properties.cmake")
+  file(WRITE "${script}"
+    "foreach(test IN LISTS ${target}_TESTS)\n"
+    "  set_tests_properties(\"\${test}\" PROPERTIES\n"
+    "    ENVIRONMENT \"${CFS_TEST_ENV}\"\n"
+    "    # a filter that matches no test case (a `;` split a name) must fail\n"
+    "    FAIL_REGULAR_EXPRESSION \"test cases: 0 [|]\")\n"
+    "endforeach()\n")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES "${script}")
+endfunction()
+
 # cfs_chapter(NUMBER nn [SOURCES ...] [LIBRARIES ...] DEMO file TESTS files...
 #             [BENCH files...] [WALKTHROUGH_CHECK script.py]
 #             [VALGRIND_EXCLUDE patterns...])
@@ -148,11 +170,7 @@ function(cfs_chapter)
 
   add_executable(${ch}_tests ${C_TESTS} ${C_SOURCES})
   target_link_libraries(${ch}_tests PRIVATE cfs_asm cfs_asm_testing cfs_test_main ${C_LIBRARIES})
-  # FAIL_REGULAR_EXPRESSION: a ctest entry whose filter matches no doctest
-  # case (a `;` in a test name splits it in two) must fail, not pass empty.
-  doctest_discover_tests(${ch}_tests TEST_PREFIX "${ch}/"
-    PROPERTIES ENVIRONMENT "${CFS_TEST_ENV}"
-               FAIL_REGULAR_EXPRESSION "test cases: 0 [|]")
+  cfs_discover_doctests(${ch}_tests "${ch}")
 
   if(benchmark_FOUND AND Boost_FOUND)
     foreach(bench IN LISTS C_BENCH)
@@ -210,21 +228,7 @@ endfunction()
 # binary under valgrind as "<p>/valgrind" (as cfs_chapter() does).
 function(cfs_test_binary)
   cmake_parse_arguments(T "" "TARGET;PREFIX" "VALGRIND_EXCLUDE" ${ARGN})
-  doctest_discover_tests(${T_TARGET} TEST_PREFIX "${T_PREFIX}/" TEST_LIST ${T_TARGET}_TESTS)
-  # The properties are set by a script of our own that ctest reads after
-  # doctest's list of tests: doctest_discover_tests(PROPERTIES ...) passes
-  # them on as one flat list, so a list value (the two entries of
-  # CFS_TEST_ENV) splits into bogus property names, and the properties after
-  # it (FAIL_REGULAR_EXPRESSION) are lost.
-  set(script "${CMAKE_CURRENT_BINARY_DIR}/${T_TARGET}_properties.cmake")
-  file(WRITE "${script}"
-    "foreach(test IN LISTS ${T_TARGET}_TESTS)\n"
-    "  set_tests_properties(\"\${test}\" PROPERTIES\n"
-    "    ENVIRONMENT \"${CFS_TEST_ENV}\"\n"
-    "    # a filter that matches no test case (a `;` split a name) must fail\n"
-    "    FAIL_REGULAR_EXPRESSION \"test cases: 0 [|]\")\n"
-    "endforeach()\n")
-  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES "${script}")
+  cfs_discover_doctests(${T_TARGET} "${T_PREFIX}")
   if(CFS_VALGRIND AND NOT CMAKE_CROSSCOMPILING AND NOT CFS_SANITIZE)
     set(exclude "")
     if(T_VALGRIND_EXCLUDE)

@@ -8,8 +8,9 @@
 //    for every kind of readiness, whatever its knotes ask for. epoll's edges
 //    mean only "look again": they put the descriptor's knotes on the queue.
 //  - kevent() does what kqueue's scan does: it runs each queued knote's
-//    filter again (one poll() for all queued descriptors, then the counts
-//    for `data`) and returns those whose condition still holds. A knote that
+//    filter again (what epoll has just reported for the descriptor, or one
+//    poll() for all the others; then the counts for `data`) and returns
+//    those whose condition still holds. A knote that
 //    is level-triggered stays queued; EV_CLEAR, EV_DISPATCH and EV_ONESHOT
 //    ones leave the queue until something new happens.
 //  - Timers and user events need no kernel object: they are deadlines and
@@ -37,6 +38,7 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <optional>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -489,8 +491,8 @@ int poll_queued_descriptors(Kqueue& kq, std::uint64_t scan) {
 
 std::intptr_t readable_data(const Registration& reg) {
   if (auto bytes = probes::bytes_readable(reg.fd)) return *bytes;
-  // A listening socket counts connections; if even that fails, poll()
-  // said there is at least one.
+  // A listening socket counts connections; if even that fails, it is
+  // readable, so there is at least one.
   if (reg.is_socket) return probes::pending_connections(reg.fd).value_or(1);
   return 0;
 }
@@ -503,7 +505,7 @@ std::intptr_t writable_data(const Registration& reg, bool eof) {
     room = probes::send_space(reg.fd);
   }
   std::int64_t bytes = room.value_or(0);
-  if (!eof && bytes < 1) bytes = 1;  // poll() said a write would not block
+  if (!eof && bytes < 1) bytes = 1;  // it is writable: at least one byte fits
   return bytes;
 }
 

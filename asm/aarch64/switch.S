@@ -68,6 +68,41 @@
  * Both sides of a switch have this same frame, so the unwind info (.cfi_*)
  * is right before and after sp moves: a debugger stopped anywhere in
  * cfs_switch sees the frame of whichever stack sp points at.
+ *
+ * [branch-protection]
+ * Branch protection. Built with -mbranch-protection=bti or =standard, the
+ * functions here that C++ may call through a pointer (cfs_switch,
+ * cfs_prepare) start with a BTI landing pad, BTI_C, and the file ends with
+ * the GNU property note that says so (both in asm/asm_macros.h). Where BTI
+ * is enforced, an indirect branch to code without a pad dies of SIGILL.
+ * Every branch a switch makes, and what it needs:
+ *   - C++ calls cfs_switch or cfs_prepare through a pointer (`blr`): the
+ *     callee's BTI_C;
+ *   - cfs_switch's `ret`, into the other side's caller or, the first time,
+ *     into cfs_trampoline: nothing, BTI does not check returns;
+ *   - cfs_trampoline's `blr x19` into the entry function: the entry
+ *     function's own pad, which the compiler gives every function whose
+ *     address is taken;
+ *   - cfs_switch_br's `br x30`: BTI checks it, and the instruction after a
+ *     `bl` in compiled code is no landing pad, so that variant cannot work
+ *     under BTI. It is left out when BTI is on: this file would otherwise
+ *     claim, in its note, a readiness it does not have.
+ * Return-address signing (pac-ret) needs nothing here, though cfs_switch
+ * keeps x30 on the stack. It stores x30 unsigned and loads the other
+ * side's x30 the same way, and authenticates nothing, so it needs no signed
+ * x30 and hands none to anyone. A caller built with pac-ret signs its own
+ * return address in its own frame, which a switch leaves as it was (sp
+ * comes back to the same value), so the caller's autiasp still matches.
+ * Signing the saved x30 as well (paciasp before the save, autiasp after the
+ * restore: sp is the same at both) would guard one slot of a frame whose
+ * other slots, x19 (which the trampoline calls) among them, and whose very
+ * address, the saved sp in ordinary memory, stay unguarded: whoever can
+ * overwrite a suspended context owns it anyway. The note sets the PAC bit
+ * when pac-ret was asked for, as glibc does for its own assembly
+ * (swapcontext, which also stores x30 unsigned, included): the bit says the
+ * object was built for a pac-ret program; linkers only combine it, and
+ * Linux acts on the BTI bit alone.
+ * [branch-protection]
  */
 #include "../asm_macros.h"
 
@@ -82,6 +117,7 @@
  */
 .macro SWITCH name, use_br, mark
 FUNC_BEGIN \name
+    BTI_C                           /* may be called through a pointer       */
 /* [save] */
     /* x0 = save_sp, x1 = to_sp, x2 = arg, x30 = our return address      */
     sub     sp, sp, #160            /* open the frame: 20 slots below sp     */
@@ -173,32 +209,37 @@ FUNC_END \name
 /* The switch every chapter uses. It returns with `ret`: see notes/benchmarks.md. */
 SWITCH cfs_switch, 0, 1
 
-/* The same switch returning with `br x30`: kept only for the benchmark. */
+/* The same switch returning with `br x30`: kept only for the benchmark,
+ * and only without BTI, which `br x30` cannot live with (see the top). */
+#if !CFS_FEATURE_BTI
 SWITCH cfs_switch_br, 1, 0
+#endif
 
 /*
  * void* cfs_prepare(void* stack_top, void (*entry)(void*))
  *
  * Builds, at the top of a fresh stack, a saved frame that looks as if some
  * code had called cfs_switch there: all registers zero, except
- *   x19 slot = entry           (the trampoline calls it)
- *   x30 slot = cfs_trampoline  (cfs_switch "returns" there)
- *   x29 slot = 0               (the frame-pointer chain ends here)
+ *   x19 slot = entry             (the trampoline calls it)
+ *   x30 slot = cfs_trampoline+4  (cfs_switch "returns" there: one
+ *                                 instruction in, see cfs_trampoline)
+ *   x29 slot = 0                 (the frame-pointer chain ends here)
  * and returns the sp to hand to cfs_switch. After cfs_switch pops this
  * frame, sp == stack_top rounded down to 16: aligned, as AAPCS64 requires.
  *
  * [prepare-picture]
- *   stack_top & ~15 -> +----------------------+
- *              +152   | cfs_trampoline (x30) |
- *              +144   | 0              (x29) |
- *              +72..  | 0   (x20-x28)        |
- *              +64    | entry          (x19) |
- *              +0..   | 0   (d8-d15)         |
- *   returned sp ----> +----------------------+
+ *   stack_top & ~15 -> +------------------------+
+ *              +152   | cfs_trampoline+4 (x30) |
+ *              +144   | 0                (x29) |
+ *              +72..  | 0   (x20-x28)          |
+ *              +64    | entry            (x19) |
+ *              +0..   | 0   (d8-d15)           |
+ *   returned sp ----> +------------------------+
  * [prepare-picture]
  */
 /* [prepare] */
 FUNC_BEGIN cfs_prepare
+    BTI_C                           /* may be called through a pointer       */
     and     x0, x0, #~15            /* round the top down to 16 bytes        */
     sub     x0, x0, #160            /* room for one saved frame              */
     stp     xzr, xzr, [x0, #0]      /* d8, d9 = 0                            */
@@ -211,7 +252,7 @@ FUNC_BEGIN cfs_prepare
     stp     xzr, xzr, [x0, #112]    /* x25, x26                              */
     stp     xzr, xzr, [x0, #128]    /* x27, x28                              */
     adr     x9, LOCAL(trampoline)   /* pc-relative, resolved by assembler   */
-    stp     xzr, x9,  [x0, #144]    /* x29 = 0, x30 = cfs_trampoline         */
+    stp     xzr, x9,  [x0, #144]    /* x29 = 0, x30 = cfs_trampoline+4       */
     ret                             /* x0 = the sp to switch to              */
 FUNC_END cfs_prepare
 /* [prepare] */
@@ -225,11 +266,26 @@ FUNC_END cfs_prepare
  * caller to return to: above it there is nothing but the end of the
  * stack); if it does, we call cfs_entry_returned(sp), which prints a
  * message and aborts, instead of running off the top of the stack.
+ *
+ * Why the nop: the forged frame's return address is LOCAL(trampoline),
+ * one instruction into the function, not its first byte. A debugger or
+ * unwinder looks up a caller's frame at return address - 1, because a
+ * return address normally points just past a call instruction. Were the
+ * label on the first byte, return address - 1 would lie before
+ * cfs_trampoline, outside its symbol and its unwind info, and every
+ * backtrace taken during the first switch into this stack would show a
+ * nameless frame there, or garbage beyond it. The nop plays the call
+ * instruction's part: it is never executed, and return address - 1 falls
+ * on it, inside cfs_trampoline, where .cfi_undefined x30 ends the
+ * backtrace. (Linux's signal-return trampolines carry the same nop for the
+ * same reason.) No BTI landing pad is needed at LOCAL(trampoline): only
+ * cfs_switch's `ret` goes there, and BTI does not check returns.
  */
 /* [trampoline] */
 FUNC_BEGIN cfs_trampoline
-LOCAL(trampoline):                  /* same address, a file-local name       */
     .cfi_undefined x30              /* no caller: unwinders stop here        */
+    nop                             /* never runs; see "Why the nop" above   */
+LOCAL(trampoline):                  /* the forged return address points here */
     blr     x19                     /* entry(arg); x30 = the next line       */
     mov     x0, sp                  /* entry returned: report which stack    */
     bl      SYM(cfs_entry_returned) /* prints and aborts; never returns      */
@@ -238,3 +294,4 @@ FUNC_END cfs_trampoline
 /* [trampoline] */
 
 NO_EXEC_STACK
+GNU_PROPERTY_NOTE                   /* BTI-ready / pac-ret, when asked for   */

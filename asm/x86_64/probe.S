@@ -14,8 +14,11 @@
  *
  * Loads every callee-saved register with a pattern made from the seed
  * (rbx = seed+3, rbp = seed+5, r12..r15 = seed+12..15; the MXCSR and x87
- * rounding-control fields = seed & 3), calls p->fn(save_sp, to_sp, arg),
- * then checks each one. Returns a bit mask of what came back changed:
+ * rounding-control fields = seed & 3; MXCSR bit 17, AMD's MM, = seed bit
+ * 2: a seed may have bit 2 only where cfs_mxcsr_mask() has bit 17),
+ * calls p->fn(save_sp, to_sp, arg), then checks each one. MXCSR is
+ * compared on every bit but the six sticky status flags (0-5): the control
+ * bits, on Intel and on AMD. Returns a bit mask of what came back changed:
  * bit 0 rbx, 1 rbp, 2 r12, 3 r13, 4 r14, 5 r15, 6 MXCSR, 7 x87 CW.
  * The caller's own registers are saved first and restored last.
  *
@@ -25,11 +28,33 @@
  *
  *   uintptr_t cfs_stack_pointer(void);
  * The caller's rsp just before its `call` (16-aligned in ABI-correct code).
+ *
+ *   uint32_t cfs_mxcsr_mask(void);
+ * The MXCSR bits this CPU lets software set: MXCSR_MASK, which fxsave
+ * stores at byte 28 of its save area (0 there means the old default,
+ * 0xFFBF). Loading a bit outside it faults. Current Intel cores: 0xFFFF;
+ * AMD adds bit 17, MM (0x2FFFF on the AMD EPYC of notes/benchmarks.md).
  */
 #include "../asm_macros.h"
 
-/* MXCSR pattern: defaults (0x1F80: all exceptions masked) + rounding. */
+/* MXCSR pattern: defaults (0x1F80: all exceptions masked) + rounding,
+ * + MM (bit 17) from seed bit 2. Compared on all but the status flags. */
 #define MXCSR_RC_SHIFT 13
+#define MXCSR_MM_SHIFT 15           /* seed bit 2 -> MXCSR bit 17            */
+#define MXCSR_CONTROL 0xFFFFFFC0
+
+/* MXCSR_PATTERN seed, out, tmp: out = the MXCSR pattern for the seed in
+ * `seed` (32-bit registers). */
+.macro MXCSR_PATTERN seed, out, tmp
+    movl    \seed, \out
+    andl    $3, \out
+    shll    $MXCSR_RC_SHIFT, \out     /* rounding control, bits 13-14          */
+    orl     $0x1F80, \out             /* all exceptions masked                 */
+    movl    \seed, \tmp
+    andl    $4, \tmp
+    shll    $MXCSR_MM_SHIFT, \tmp     /* seed bit 2 -> MM, bit 17              */
+    orl     \tmp, \out
+.endm
 /* x87 CW pattern: defaults (0x037F: masked, 64-bit precision) + rounding. */
 #define X87_RC_SHIFT 10
 
@@ -59,10 +84,7 @@ FUNC_BEGIN cfs_probe_callee_saved
     leaq    13(%rax), %r13
     leaq    14(%rax), %r14
     leaq    15(%rax), %r15
-    movl    %eax, %ecx
-    andl    $3, %ecx
-    shll    $MXCSR_RC_SHIFT, %ecx
-    orl     $0x1F80, %ecx
+    MXCSR_PATTERN %eax, %ecx, %edx
     movl    %ecx, 16(%rsp)
     ldmxcsr 16(%rsp)
     movl    %eax, %ecx
@@ -98,11 +120,8 @@ FUNC_BEGIN cfs_probe_callee_saved
     CHECK   %r15, 15, 5
     stmxcsr 16(%rsp)                /* MXCSR: compare the control bits only  */
     movl    16(%rsp), %edx          /* (bits 0-5 are sticky status flags)    */
-    andl    $0xFFC0, %edx
-    movl    %ecx, %esi
-    andl    $3, %esi
-    shll    $MXCSR_RC_SHIFT, %esi
-    orl     $0x1F80, %esi
+    andl    $MXCSR_CONTROL, %edx
+    MXCSR_PATTERN %ecx, %esi, %r8d
     cmpl    %esi, %edx
     setne   %dl
     movzbl  %dl, %edx
@@ -159,5 +178,25 @@ FUNC_BEGIN cfs_stack_pointer
     leaq    8(%rsp), %rax           /* rsp before the call pushed rip        */
     ret
 FUNC_END cfs_stack_pointer
+
+FUNC_BEGIN cfs_mxcsr_mask
+    pushq   %rbp
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset %rbp, 0
+    movq    %rsp, %rbp              /* rbp = the frame, to undo the aligning */
+    .cfi_def_cfa_register %rbp
+    subq    $512, %rsp              /* fxsave's area: 512 bytes,             */
+    andq    $-16, %rsp              /* 16-byte aligned                       */
+    fxsave  (%rsp)                  /* x87, MMX, SSE state; MXCSR_MASK at 28 */
+    movl    28(%rsp), %eax
+    testl   %eax, %eax
+    jnz     1f
+    movl    $0xFFBF, %eax           /* 0 means the default mask              */
+1:  movq    %rbp, %rsp
+    popq    %rbp
+    .cfi_def_cfa %rsp, 8
+    .cfi_restore %rbp
+    ret
+FUNC_END cfs_mxcsr_mask
 
 NO_EXEC_STACK

@@ -21,12 +21,19 @@
  *                                     and is, on both sides)
  *   fs (thread pointer)               per thread, not per context: untouched
  *
- * MXCSR and the x87 control word cost: stmxcsr/fnstcw are cheap, but
- * ldmxcsr and fldcw are slow, partly serialising instructions. We must keep
- * them (a coroutine that sets a rounding mode must not change it for its
- * resumer), but we load them only when the other side's values differ from
- * ours, which is almost never. notes/benchmarks.md has the prices, measured:
- * loading them unconditionally made a round trip about 1.4x slower.
+ * MXCSR and the x87 control word: we must carry them (a coroutine that
+ * sets a rounding mode must not change it for its resumer), so the switch
+ * saves ours (stmxcsr, fnstcw) and loads the other side's (ldmxcsr, fldcw),
+ * every time, as Boost.Context does. Which of these is slow depends on the
+ * CPU vendor (notes/benchmarks.md has the figures). On the Intel Xeon
+ * measured there, the loads are the slow part, and a switch that compares
+ * first and loads only when the values differ (almost never) was about
+ * 1.4x faster. On the AMD EPYCs measured (Zen 3, Zen 5), stmxcsr itself is
+ * the slow part, reading its result back for the comparison stalls on top,
+ * and the comparing switch is the slower one, slower than Boost's. Loading
+ * always does exactly Boost's FP work, with the same return (`pop; jmp`),
+ * so it is not slower than Boost's switch on either vendor. The comparing
+ * switch stays, as cfs_switch_fpcmp, so that one benchmark run prices both.
  *
  * [frame]
  * The saved frame, at the saved sp: 64 bytes, counting the return address
@@ -47,17 +54,59 @@
  *
  * The caller's rsp was 16-aligned before its `call`; 64 bytes keep the
  * saved sp 16-aligned too.
+ *
+ * [cet]
+ * Intel CET (control-flow enforcement) is not supported. This file carries
+ * no .note.gnu.property with the IBT or SHSTK bit, so the linker marks
+ * every program that links it as not CET-ready and the loader leaves CET
+ * off for it. What each half of CET would need (notes/sysv-x86-64.md has
+ * more):
+ *   - Indirect branch tracking (IBT): an `endbr64` as the first
+ *     instruction of every function reachable by an indirect call or jump
+ *     (cfs_switch, its variants, cfs_prepare), the x86 twin of AArch64's
+ *     `bti c`. Our `jmp *%r8` return is itself an indirect jump, and it
+ *     lands after a `call`, where there is no endbr64: under IBT it would
+ *     have to be `notrack jmp *%r8` (honoured only if the OS allows
+ *     no-track jumps) or a `ret`.
+ *   - Shadow stacks (SHSTK): every `call` also pushes its return address on
+ *     a second, write-protected stack, and every `ret` pops that copy and
+ *     faults (#CP) unless it equals the one popped from the ordinary stack.
+ *     `pop; jmp` never pops the shadow stack: the entry pushed by the call
+ *     to cfs_switch stays on top, and the next `ret` of whatever code runs
+ *     after the switch compares its return address with it and faults.
+ *     Switching rsp without switching the shadow-stack pointer (SSP) fails
+ *     the same way even with `ret`. A shadow-stack-aware switch gives every
+ *     context a shadow stack of its own (Linux: map_shadow_stack(2), with a
+ *     restore token at the top), saves the SSP in the frame (`rdsspq`),
+ *     moves to the other side's shadow stack with `rstorssp` (which checks
+ *     and consumes the restore token there), leaves a token on the old one
+ *     with `saveprevssp` so it can be switched back to, and returns with a
+ *     real `ret`, which pops the matching entry on the other side;
+ *     cfs_prepare must get the trampoline's address onto the new shadow
+ *     stack, which only a `call` made on it (or the kernel) can write.
+ *     glibc's swapcontext and makecontext do all of this when CET is on.
+ *     The price: `ret` again, and its mispredictions (notes/benchmarks.md).
+ * [cet]
  */
 #include "../asm_macros.h"
 
+/* The MXCSR bits a switch must carry: all but the six sticky status flags
+ * (bits 0-5). On Intel that is bits 6-15 (the rest reads as 0); AMD also
+ * has a writable control bit 17 (MM, misaligned-SSE exception mask). */
+#define MXCSR_CONTROL 0xFFFFFFC0
+
 /*
- * SWITCH name, use_jmp, fpu: one switch.
+ * SWITCH name, use_jmp, fpu, mark: one switch.
  *   use_jmp = 0 returns with `ret`; 1 pops the address and jumps to it
  *     (`ret` is predicted by the return-stack buffer, which expects the
  *     caller of *this* side's cfs_switch: always wrong after a switch; a
  *     `jmp *reg` goes to the indirect-branch predictor instead).
- *   fpu = 1 saves MXCSR and the x87 control word (what the ABI asks);
- *     fpu = 0 skips them, only to measure what they cost.
+ *   fpu = 1 saves MXCSR and the x87 control word and loads the other
+ *     side's, always (what the ABI asks, the way Boost does it);
+ *     fpu = 2 loads them only when the other side's control bits differ
+ *     from ours (compare-and-skip: also ABI-correct, faster on Intel,
+ *     slower on AMD);
+ *     fpu = 0 skips them: NOT ABI-correct, only to measure what they cost.
  *   mark = 1 puts the label cfs_switch_new_stack right after the switch.
  * cfs_switch is the one every chapter uses; the others are for the benchmark.
  */
@@ -88,10 +137,11 @@ FUNC_BEGIN \name
 .if \fpu
     stmxcsr (%rsp)                  /* [rsp+0] = MXCSR (4 bytes)             */
     fnstcw  4(%rsp)                 /* [rsp+4] = x87 control word (2 bytes)  */
+.endif
+.if \fpu == 2
     movl    (%rsp), %r9d            /* keep both in scratch registers, to    */
-    andl    $0xFFC0, %r9d           /* compare with the other side's below   */
-    movzwl  4(%rsp), %r10d          /* (MXCSR: control bits only; bits 0-5   */
-                                    /* are sticky status flags, not saved)   */
+    andl    $MXCSR_CONTROL, %r9d    /* compare with the other side's below   */
+    movzwl  4(%rsp), %r10d          /* (MXCSR: all but the status flags)     */
 .endif
     movq    %rsp, (%rdi)            /* *save_sp = rsp: this side is suspended*/
     movq    %rsi, %rsp              /* THE SWITCH: rsp = the other side's    */
@@ -99,12 +149,16 @@ FUNC_BEGIN \name
 .if \mark
 LABEL cfs_switch_new_stack          /* a breakpoint target for walk-throughs */
 .endif
-.if \fpu
+.if \fpu == 1
+    ldmxcsr (%rsp)                  /* its MXCSR back                        */
+    fldcw   4(%rsp)                 /* its x87 control word back             */
+.endif
+.if \fpu == 2
     movl    (%rsp), %ecx            /* the other side's MXCSR control bits   */
-    andl    $0xFFC0, %ecx           /* the same as ours? and its x87 CW?     */
+    andl    $MXCSR_CONTROL, %ecx    /* the same as ours? and its x87 CW?     */
     cmpl    %ecx, %r9d              /* then loading them would change        */
     jne     1f                      /* nothing that the ABI preserves:       */
-    cmpw    4(%rsp), %r10w          /* skip the slow loads (the usual case)  */
+    cmpw    4(%rsp), %r10w          /* skip the loads                        */
     je      2f
 1:  ldmxcsr (%rsp)                  /* its MXCSR back                        */
     fldcw   4(%rsp)                 /* its x87 control word back             */
@@ -113,23 +167,30 @@ LABEL cfs_switch_new_stack          /* a breakpoint target for walk-throughs */
 /* [fpu-swap] */
     addq    $8, %rsp                /* drop the FP control slot              */
     .cfi_adjust_cfa_offset -8
-    popq    %r15                    /* pop its registers, in reverse order   */
-    .cfi_adjust_cfa_offset -8
+    popq    %r15                    /* pop its registers, in reverse order;  */
+    .cfi_adjust_cfa_offset -8       /* after each pop, the unwind info says  */
+    .cfi_restore %r15               /* the register holds its own value again*/
     popq    %r14
     .cfi_adjust_cfa_offset -8
+    .cfi_restore %r14
     popq    %r13
     .cfi_adjust_cfa_offset -8
+    .cfi_restore %r13
     popq    %r12
     .cfi_adjust_cfa_offset -8
+    .cfi_restore %r12
     popq    %rbx
     .cfi_adjust_cfa_offset -8
+    .cfi_restore %rbx
     popq    %rbp
     .cfi_adjust_cfa_offset -8
+    .cfi_restore %rbp
 /* [return] */
     movq    %rdx, %rax              /* its cfs_switch "returns" our arg      */
 .if \use_jmp
     popq    %r8                     /* r8 = its return address (r8 is free)  */
-    .cfi_adjust_cfa_offset -8
+    .cfi_adjust_cfa_offset -8       /* CFA = rsp: the caller's sp, and the   */
+    .cfi_register %rip, %r8         /* return address is now in r8           */
     jmpq    *%r8                    /* go there (indirect-branch predicted)  */
 .else
     ret                             /* pop rip (return-stack predicted)      */
@@ -139,11 +200,12 @@ FUNC_END \name
 .endm
 
 /* [variants] */
-/* The switch every chapter uses. See notes/benchmarks.md for the choice
- * of return path. */
+/* The switch every chapter uses: `pop; jmp`, FP control loaded always.
+ * See notes/benchmarks.md for both choices. */
 SWITCH cfs_switch, 1, 1, 1
 
 /* Variants kept only for the benchmark: */
+SWITCH cfs_switch_fpcmp, 1, 2, 0      /* loads MXCSR/x87 CW only if different  */
 SWITCH cfs_switch_ret, 0, 1, 0        /* returns with `ret`                    */
 SWITCH cfs_switch_nofpu, 1, 0, 0      /* skips MXCSR/x87 CW: NOT ABI-correct   */
 /* [variants] */
@@ -152,18 +214,19 @@ SWITCH cfs_switch_nofpu, 1, 0, 0      /* skips MXCSR/x87 CW: NOT ABI-correct   *
  * void* cfs_prepare(void* stack_top, void (*entry)(void*))
  *
  * Builds, at the top of a fresh stack, a saved frame as if cfs_switch had
- * been called there: rbx = entry, "return address" = cfs_trampoline,
- * rbp = 0 (the frame-pointer chain ends here), other registers 0, and the
- * FP control state copied from the caller (a new context starts with the
- * rounding mode of the code that made it). Returns the sp to switch to.
+ * been called there: rbx = entry, "return address" = cfs_trampoline+1 (one
+ * instruction in, see cfs_trampoline), rbp = 0 (the frame-pointer chain
+ * ends here), other registers 0, and the FP control state copied from the
+ * caller (a new context starts with the rounding mode of the code that made
+ * it). Returns the sp to switch to.
  *
- *   stack_top & ~15 -> +------------------------+
- *               +56   | cfs_trampoline ("ret") |
- *               +48   | 0              (rbp)   |
- *               +40   | entry          (rbx)   |
- *               +8..  | 0         (r12-r15)    |
- *               +0    | MXCSR | x87 CW         |
- *   returned sp ----> +------------------------+
+ *   stack_top & ~15 -> +--------------------------+
+ *               +56   | cfs_trampoline+1 ("ret") |
+ *               +48   | 0                (rbp)   |
+ *               +40   | entry            (rbx)   |
+ *               +8..  | 0           (r12-r15)    |
+ *               +0    | MXCSR | x87 CW           |
+ *   returned sp ----> +--------------------------+
  *
  * When cfs_switch has popped all of it, rsp == stack_top & ~15.
  */
@@ -180,7 +243,8 @@ FUNC_BEGIN cfs_prepare
     movq    %rsi, 40(%rax)          /* rbx = entry                           */
     movq    $0, 48(%rax)            /* rbp = 0                               */
     leaq    LOCAL(trampoline)(%rip), %rcx
-    movq    %rcx, 56(%rax)          /* where cfs_switch will `return` to     */
+    movq    %rcx, 56(%rax)          /* where cfs_switch will `return` to:    */
+                                    /* cfs_trampoline+1                      */
     ret                             /* rax = the sp to switch to             */
 FUNC_END cfs_prepare
 
@@ -191,10 +255,20 @@ FUNC_END cfs_prepare
  * cfs_switch, rbx = entry, rbp = 0. `call` pushes 8 bytes, so entry starts
  * with rsp = 8 mod 16, exactly as after any call. If entry returns, we call
  * cfs_entry_returned(rsp), which prints a message and aborts.
+ *
+ * The nop before the label: debuggers and unwinders look up a caller's
+ * frame at return address - 1 (a return address normally follows a call
+ * instruction). The forged return address is LOCAL(trampoline), so
+ * return address - 1 is the nop: inside cfs_trampoline's symbol and unwind
+ * info, where .cfi_undefined %rip ends the backtrace. Without it, that
+ * byte lies before the function, and backtraces taken during the first
+ * switch into this stack show a nameless frame. The nop never runs.
+ * (The AArch64 file says more.)
  */
 FUNC_BEGIN cfs_trampoline
-LOCAL(trampoline):                  /* same address, a file-local name       */
     .cfi_undefined %rip             /* no caller: unwinders stop here        */
+    nop                             /* never runs; see above                 */
+LOCAL(trampoline):                  /* the forged return address points here */
     movq    %rax, %rdi              /* entry's argument = the switch's arg   */
     callq   *%rbx                   /* entry(arg)                            */
     movq    %rsp, %rdi              /* entry returned: report which stack    */

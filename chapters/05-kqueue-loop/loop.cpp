@@ -117,7 +117,13 @@ void Loop::run_ready() {
       on_task_error_(task_label(task), std::current_exception());
     }
     running_ = CoroutineRef();
-    if (!alive) end_task(task);
+    if (!alive) {
+      end_task(task);
+    } else if (!parked_.contains(task.address())) {
+      // It called cfs::yield() itself, waiting for nothing: it only lets
+      // the others run. Back to the end of the queue.
+      ready_.push_back(task);
+    }
   }
 }
 //! [run-ready]

@@ -16,7 +16,9 @@
 // loop. The loop blocks in kevent() only when no task is ready to run, and
 // when the event comes back it resumes the very coroutine named in it: no
 // promise objects, no callbacks. The waits work from any depth of ordinary
-// calls inside a task, because each task has a stack of its own.
+// calls inside a task, because each task has a stack of its own. A task
+// that calls cfs::yield() itself waits for nothing: it goes to the back of
+// the queue of ready tasks, and the others run first.
 #pragma once
 
 #include <cstddef>

@@ -16,6 +16,8 @@
 #include <cstring>
 #include <new>
 
+#include "../../common/valgrind.h"
+
 namespace cfs {
 
 class Stack {
@@ -25,8 +27,15 @@ class Stack {
     void* p = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) throw std::bad_alloc();
     mem_ = static_cast<std::byte*>(p);
+    // Valgrind follows sp to know what is stack; a jump of sp into memory
+    // it does not know as a stack looks to it like a frame of that size
+    // (common/valgrind.h). Nothing happens outside Valgrind.
+    valgrind_id_ = valgrind::stack_register(lo(), hi());
   }
-  ~Stack() { munmap(mem_, size_); }
+  ~Stack() {
+    valgrind::stack_deregister(valgrind_id_);
+    munmap(mem_, size_);
+  }
   Stack(const Stack&) = delete;
   Stack& operator=(const Stack&) = delete;
 
@@ -46,6 +55,7 @@ class Stack {
  private:
   std::size_t size_;
   std::byte* mem_ = nullptr;
+  unsigned valgrind_id_ = 0;
 };
 
 }  // namespace cfs

@@ -65,6 +65,7 @@ TEST_CASE("Linux: the accept queue's length, from TCP_INFO or from /proc/net/tcp
 }
 
 TEST_CASE("Linux: a listening socket's line in /proc/net/tcp6") {
+  Guard guard;
   const std::string text =
       "  sl  local_address                         remote_address                        st tx_queue rx_queue tr "
       "tm->when retrnsmt   uid  timeout inode\n"

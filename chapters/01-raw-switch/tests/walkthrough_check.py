@@ -7,6 +7,7 @@ lldb showed is what the chapter says happens:
   stop 2, cfs_switch_new_stack:                sp INSIDE it, equal to the
           to_sp (arg2) of stop 1; the saved frame there is cfs_prepare's, its
           last slot (the return address) = cfs_trampoline's load address
+          plus the nop at its start (4 bytes on AArch64, 1 on x86-64)
   stop 3, cfs_switch entry, coro_body calling: sp INSIDE
   stop 4, cfs_switch_new_stack, switch back:   sp OUTSIDE again, equal to
           the to_sp of stop 3; the last slot of main's saved frame = the
@@ -33,6 +34,9 @@ import lldb_session  # noqa: E402  (tests/lldb_session.py)
 
 # Slots (8 bytes each) in cfs_switch's saved frame; asm/<arch>/switch.S.
 FRAME_SLOTS = {"aarch64": 20, "x86_64": 8}
+# The nop that starts cfs_trampoline, before the address a fresh frame
+# returns to (asm/<arch>/switch.S says why it is there).
+TRAMPOLINE_NOP_BYTES = {"aarch64": 4, "x86_64": 1}
 
 HEX = r"0x[0-9a-fA-F]+"
 
@@ -208,11 +212,12 @@ def check(result: lldb_session.Result, arch: str) -> list[str]:
         raise CheckFailed("stop 2: `image lookup` did not give cfs_trampoline's load address",
                           s2.text)
     trampoline = int(m.group(1), 16)
+    nop = TRAMPOLINE_NOP_BYTES[arch]
     last = s2.saved_frame()[-1][1]
-    if last != trampoline:
+    if last != trampoline + nop:
         raise CheckFailed(f"stop 2: the return-address slot of the fresh frame holds {last:#x}, "
-                          f"not cfs_trampoline ({trampoline:#x})", s2.text)
-    summary.append(f"stop 2 saved frame: last slot = cfs_trampoline ({trampoline:#x})")
+                          f"not cfs_trampoline + {nop} ({trampoline + nop:#x})", s2.text)
+    summary.append(f"stop 2 saved frame: last slot = cfs_trampoline + {nop} ({last:#x})")
 
     ret1 = s1.return_address()
     last = s4.saved_frame()[-1][1]

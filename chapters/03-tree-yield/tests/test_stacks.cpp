@@ -190,7 +190,7 @@ TEST_CASE("released stacks are pooled per thread and reused") {
 }
 
 //! [pool-test]
-TEST_CASE("the pool is bounded in bytes, and settable; a stack too big for it is unmapped") {
+TEST_CASE("the pool is bounded in bytes and settable, and a stack too big for it is unmapped") {
   const stack_pool_limits saved = cfs::stack_pool::limits();
   const std::size_t page = cfs::page_size();
   const std::size_t footprint = 64 * 1024 + page;  // a default stack and its guard

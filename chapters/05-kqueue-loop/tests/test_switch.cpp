@@ -19,11 +19,12 @@ using cfs::Stack;
 
 std::uintptr_t addr(const void* p) { return reinterpret_cast<std::uintptr_t>(p); }
 
+using SwitchFn = void* (*)(void**, void*, void*);
+
 /// A switch through the register probe, annotated like cfs::jump().
 /// Returns the mask of callee-saved registers that came back changed.
 std::uint64_t probed_jump(Context& from, Context& to, void* arg, std::uint64_t seed,
-                          void** result = nullptr,
-                          void* (*fn)(void**, void*, void*) = cfs_switch) {
+                          void** result = nullptr, SwitchFn fn = cfs_switch) {
   cfs_probe p{fn, &from.sp, to.sp, arg, seed, nullptr};
   cfs::sanitizer::start_switch(&from.fake_stack, to.stack_lo, to.stack_size);
   std::uint64_t mask = cfs_probe_callee_saved(&p);
@@ -32,15 +33,39 @@ std::uint64_t probed_jump(Context& from, Context& to, void* arg, std::uint64_t s
   return mask;
 }
 
-// Seeds for the two sides: different register patterns and, on x86-64,
-// different MXCSR and x87 rounding modes (seed & 3).
-constexpr std::uint64_t kSeedMain = 0x1111'0000'0000'0001;
-constexpr std::uint64_t kSeedCoro = 0x2222'0000'0000'0002;
+// Seeds for the two sides. The high bits make their register patterns
+// differ; 16 * (round % 4) varies them from round to round; the low three
+// bits pick, on x86-64, the FP control the probe loads (asm/x86_64/probe.S):
+// bits 0-1 the MXCSR and x87 rounding modes, bit 2 MXCSR bit 17 (MM). Only
+// AMD lets software set MM (cfs_mxcsr_mask(); loading it on Intel faults),
+// so bit 2 is used only there. Main's low bits cycle every round, the other
+// side's every 8 rounds, so within 64 rounds every FP control of one side
+// meets every one of the other, pairs that differ in a single bit included:
+// a switch that skips the loads when the values look equal is caught unless
+// it compares every control bit.
+constexpr std::uint64_t kSeedMain = 0x1111'0000'0000'0000;
+constexpr std::uint64_t kSeedCoro = 0x2222'0000'0000'0000;
 constexpr int kRounds = 10'000;
+
+std::uint64_t fp_seed_bits() {
+#if defined(__x86_64__)
+  return (cfs_mxcsr_mask() & (1u << 17)) ? 7 : 3;
+#else
+  return 7;  // AArch64: the low bits only vary the patterns
+#endif
+}
+std::uint64_t main_seed(int round, std::uint64_t fp_bits) {
+  return kSeedMain + 16 * (round % 4) + ((round % 8) & fp_bits);
+}
+std::uint64_t coro_seed(int round, std::uint64_t fp_bits) {
+  return kSeedCoro + 16 * (round % 4) + ((round / 8 % 8) & fp_bits);
+}
 
 struct RegisterRun {
   Context main, coro;
-  std::uint64_t coro_mask = 0;
+  SwitchFn fn = cfs_switch;  // the switch under test
+  std::uint64_t fp_bits = 0;
+  std::uint64_t main_mask = 0, coro_mask = 0;
   int coro_rounds = 0;
 };
 
@@ -48,10 +73,33 @@ void register_body(void* arg) {
   auto* run = static_cast<RegisterRun*>(arg);
   cfs::arrived_first_time(run->main);
   for (int i = 0; i < kRounds - 1; ++i) {
-    run->coro_mask |= probed_jump(run->coro, run->main, nullptr, kSeedCoro + 16 * (i % 4));
+    run->coro_mask |= probed_jump(run->coro, run->main, nullptr, coro_seed(i, run->fp_bits),
+                                  nullptr, run->fn);
     ++run->coro_rounds;
   }
-  cfs::leave(run->coro, run->main, nullptr);
+  // Leave as cfs::leave() does, but through the switch under test: it saved
+  // main's frame, and a frame cfs_switch_nofpu saved (with no FP control in
+  // it) is no frame for cfs_switch to resume.
+  cfs::sanitizer::start_switch(nullptr, run->main.stack_lo, run->main.stack_size);
+  run->fn(&run->coro.sp, run->main.sp, nullptr);
+  __builtin_unreachable();
+}
+
+/// kRounds round trips through `fn` between main and a context, both sides
+/// filling every callee-saved register with their own pattern before each
+/// switch and checking it after. The masks say what came back changed.
+void run_register_rounds(RegisterRun& run) {
+  Stack stack;
+  run.fp_bits = fp_seed_bits();
+  cfs::prepare(run.coro, stack, register_body);
+  // The first switch starts register_body (its arg is &run); every later
+  // one resumes it.
+  run.main_mask |= probed_jump(run.main, run.coro, &run, main_seed(0, run.fp_bits), nullptr,
+                               run.fn);
+  for (int i = 1; i < kRounds; ++i) {
+    run.main_mask |= probed_jump(run.main, run.coro, nullptr, main_seed(i, run.fp_bits), nullptr,
+                                 run.fn);
+  }
 }
 
 }  // namespace
@@ -59,29 +107,67 @@ void register_body(void* arg) {
 TEST_CASE("the probe reports every callee-saved register a broken switch clobbers") {
   // cfs_test_clobber "switches" nowhere and overwrites every callee-saved
   // register. If the probe missed any, the next test could not fail.
+  // (Seed bit 0: a rounding mode other than the default, so that even under
+  // valgrind, which ignores the clobber's flush-to-zero and x87 precision,
+  // MXCSR and the x87 control word come back different.)
   Context self;
   void* result = nullptr;
-  std::uint64_t mask = probed_jump(self, self, &self, kSeedMain, &result, cfs_test_clobber);
+  std::uint64_t mask = probed_jump(self, self, &self, kSeedMain + 1, &result, cfs_test_clobber);
   CHECK(mask == kProbeAllRegisters);
   CHECK(result == &self);
 }
 
 TEST_CASE("callee-saved registers survive many switches on both sides") {
-  Stack stack;
   RegisterRun run;
-  cfs::prepare(run.coro, stack, register_body);
-  std::uint64_t main_mask = 0;
-  // The first switch starts register_body (its arg is &run); every later
-  // one resumes it. Both sides fill every callee-saved register with their
-  // own pattern before each switch and check it after.
-  main_mask |= probed_jump(run.main, run.coro, &run, kSeedMain);
-  for (int i = 1; i < kRounds; ++i) {
-    main_mask |= probed_jump(run.main, run.coro, nullptr, kSeedMain + 16 * (i % 4));
-  }
+  run_register_rounds(run);
   CHECK(run.coro_rounds == kRounds - 1);
-  CHECK(main_mask == 0);
+  CHECK(run.main_mask == 0);
   CHECK(run.coro_mask == 0);
 }
+
+// The variants asm/<arch>/switch.S builds for the benchmark.
+extern "C" {
+#if defined(__x86_64__)
+void* cfs_switch_fpcmp(void** save_sp, void* to_sp, void* arg);
+void* cfs_switch_ret(void** save_sp, void* to_sp, void* arg);
+void* cfs_switch_nofpu(void** save_sp, void* to_sp, void* arg);
+#elif !defined(__ARM_FEATURE_BTI_DEFAULT)
+void* cfs_switch_br(void** save_sp, void* to_sp, void* arg);
+#endif
+}
+
+TEST_CASE("the benchmark's ABI-correct variants keep every callee-saved register too") {
+#if defined(__x86_64__)
+  const SwitchFn variants[] = {cfs_switch_fpcmp, cfs_switch_ret};
+#elif !defined(__ARM_FEATURE_BTI_DEFAULT)
+  const SwitchFn variants[] = {cfs_switch_br};
+#else
+  const SwitchFn variants[] = {cfs_switch};  // BTI build: no `br x30` variant
+#endif
+  for (SwitchFn fn : variants) {
+    RegisterRun run;
+    run.fn = fn;
+    run_register_rounds(run);
+    CAPTURE(run.main_mask);
+    CAPTURE(run.coro_mask);
+    CHECK(run.coro_rounds == kRounds - 1);
+    CHECK(run.main_mask == 0);
+    CHECK(run.coro_mask == 0);
+  }
+}
+
+#if defined(__x86_64__)
+TEST_CASE("x86-64: the probe catches a switch that does not carry MXCSR and the x87 control word") {
+  // cfs_switch_nofpu leaves the FP control alone, so each side finds the
+  // other side's after a switch: bits 6 (MXCSR) and 7 (x87 CW), both sides.
+  RegisterRun run;
+  run.fn = cfs_switch_nofpu;
+  run_register_rounds(run);
+  CHECK(run.coro_rounds == kRounds - 1);
+  CHECK(run.main_mask == 0xC0);
+  CHECK(run.coro_mask == 0xC0);
+}
+#endif
 
 namespace {
 
@@ -125,7 +211,11 @@ TEST_CASE("cfs_prepare lays out a first frame that returns into the trampoline")
   CHECK(addr(sp) == top - kSavedFrameBytes);
   CHECK(addr(sp) % 16 == 0);
   auto* slot = static_cast<std::uintptr_t*>(sp);
-  CHECK(slot[kReturnAddressSlot] == reinterpret_cast<std::uintptr_t>(&cfs_trampoline));
+  // The return address lies inside cfs_trampoline, just past a nop, as a real
+  // one lies just past a call: return address - 1 is then inside the
+  // trampoline's unwind info too (asm/<arch>/switch.S says why).
+  CHECK(slot[kReturnAddressSlot] ==
+        reinterpret_cast<std::uintptr_t>(&cfs_trampoline) + kTrampolineNopBytes);
   CHECK(slot[kFramePointerSlot] == 0);  // the frame-pointer chain ends here
 }
 

@@ -1,25 +1,28 @@
 #!/usr/bin/env python3
-"""chapters/03-tree-yield/tests/walkthrough_check.py: runs walkthrough.lldb
-against ch03_demo (natively, or under qemu's gdb stub) and checks that what
+"""chapters/04-blocking-sockets/tests/walkthrough_check.py: runs walkthrough.lldb
+against ch04_demo (natively, or under qemu's gdb stub) and checks that what
 lldb showed is what the chapter says:
 
-  stop 1, in cfs::yield<int>(value=0), inside the in-order generator:
-    `thread backtrace` holds yield_in_order at least three times, one frame
-    per level, right above yield<int>, and ends at cfs_trampoline (no main);
-    `frame variable n->value` in those frames reads 0, 1, 3: the path from
-    the leaf up to the root of the demo's tree;
-    `cfs coroutines`: one coroutine, running, and sp INSIDE its stack;
-    `cfs bt 1` says a running coroutine has no saved frame
-  stop 2, in Pull<int>::next, asking for the second value, on main's stack:
-    sp OUTSIDE the coroutine's stack; `cfs coroutines`: the same stack,
-    suspended, saved sp INSIDE it; `cfs bt 1` holds the same three levels
-    of yield_in_order, with the same return addresses that lldb's own
-    backtrace showed at stop 1, and ends at cfs_trampoline (fp = 0)
-  and the program exits by itself with status 0.
+  stop 1, at the start of coroutines_over_blocking_io():
+    `cfs coroutines` lists none
+  stop 2, in recv (libc's), on the main thread:
+    `thread backtrace` is Alice's coroutine: recv, then cfs::read_some, then
+    visit_greeter with name="alice", down to cfs_trampoline, without main
+    and without the dispatcher; sp is inside the running coroutine's stack;
+    `cfs resumer`: resumed from the thread's own stack, whose saved sp is
+    outside every coroutine's stack; its frames hold RoundRobin::run, then
+    coroutines_over_blocking_io, then main;
+    `cfs coroutines`: three, Bob suspended, Alice running, the heartbeat
+    suspended, newest first;
+    `cfs bt 1` (Bob) and `cfs bt 3` (the heartbeat) walk from a saved sp
+    inside their own stacks through cfs::yield() into visit_greeter and
+    cfs::heartbeat, down to cfs_trampoline;
+    `thread list`: no other thread is in recv
+  and the program exits by itself with status 0, having printed every part.
 
-Usage (CMake registers it as ch03/lldb-walkthrough, see cmake/cfs.cmake):
+Usage (CMake registers it as ch04/lldb-walkthrough, see cmake/cfs.cmake):
   python3 walkthrough_check.py --lldb /usr/bin/lldb --emulator=EMU \
-      --program ch03_demo --script walkthrough.lldb [--timeout S] [--verbose]
+      --program ch04_demo --script walkthrough.lldb [--timeout S] [--verbose]
 EMU is empty for a native run, else e.g. "qemu-aarch64;-L;/usr/aarch64-linux-gnu".
 --verbose prints the whole transcript even when every check passes.
 """
@@ -34,10 +37,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import lldb_session  # noqa: E402  (tests/lldb_session.py)
 
 HEX = r"0x[0-9a-fA-F]+"
-
-# The demo's tree (demo.cpp, balanced_of_size(7)): root 3, left child 1,
-# its left child 0. The first in-order yield is 0's, three levels down.
-PATH_FROM_ROOT = [3, 1, 0]
+RECV = r"(?:__libc_recv|recv)\b"  # libc's names for it, with or without its debug information
 
 
 class CheckFailed(Exception):
@@ -107,21 +107,35 @@ def cfs_frames(text: str) -> list[tuple[int, str]]:
             re.findall(rf"^\s*#\d+: ({HEX}) (.*)$", text, re.M)]
 
 
-def the_coroutine(stop: Stop) -> dict:
-    """The one coroutine `cfs coroutines` lists at this stop."""
+def coroutines(stop: Stop) -> list[dict]:
+    """The rows of `cfs coroutines` at this stop, newest first."""
     text = stop.output("cfs coroutines")
-    rows = re.findall(rf"^\s*#(\d+) (\w+)\s+stack \[({HEX}), ({HEX})\).*saved sp ({HEX}|-)",
-                      text, re.M)
-    if not re.search(r"^1 live coroutine", text, re.M) or len(rows) != 1:
-        raise CheckFailed(f"stop {stop.number}: `cfs coroutines` should list exactly one "
-                          "coroutine (the in-order generator)", stop.text)
-    _, status, lo, hi, sp = rows[0]
-    return {"status": status, "lo": int(lo, 16), "hi": int(hi, 16),
-            "saved_sp": None if sp == "-" else int(sp, 16)}
+    rows = re.findall(rf"^\s*#(\d+) (\w+)\s+stack \[({HEX}), ({HEX})\).*saved sp ({HEX}|-)", text, re.M)
+    count = re.search(r"^(\d+) live coroutine", text, re.M)
+    if not count or int(count.group(1)) != len(rows):
+        raise CheckFailed(f"stop {stop.number}: cannot read `cfs coroutines`", stop.text)
+    return [{"status": s, "lo": int(lo, 16), "hi": int(hi, 16),
+             "saved_sp": None if sp == "-" else int(sp, 16)} for _, s, lo, hi, sp in rows]
 
 
-def is_level(what: str) -> bool:
-    return re.search(r"\bcfs::yield_in_order<int>\(", what) is not None
+def check_parked(stop: Stop, number: int, row: dict, body: str) -> int:
+    """`cfs bt N` of a parked coroutine: from a saved sp inside its stack,
+    through cfs::yield() into `body`, down to cfs_trampoline."""
+    text = stop.output(f"cfs bt {number}")
+    walked = cfs_frames(text)
+    names = [what for _, what in walked]
+    yields = [i for i, n in enumerate(names) if n.startswith("cfs::yield()")]
+    bodies = [i for i, n in enumerate(names) if body in n]
+    saved = row["saved_sp"]
+    if row["status"] != "suspended" or saved is None or not row["lo"] <= saved < row["hi"]:
+        raise CheckFailed(f"stop {stop.number}: coroutine #{number} should be suspended with a saved "
+                          "sp inside its stack", stop.output("cfs coroutines"))
+    if not yields or not bodies or bodies[0] <= yields[0] or \
+            not names or not names[-1].startswith("cfs_trampoline") or \
+            "(fp = 0: the end of the chain)" not in text:
+        raise CheckFailed(f"stop {stop.number}: `cfs bt {number}` should go from cfs::yield() into "
+                          f"{body}, down to cfs_trampoline", text)
+    return len(walked)
 
 
 def check(result: lldb_session.Result) -> list[str]:
@@ -130,14 +144,11 @@ def check(result: lldb_session.Result) -> list[str]:
     if result.timed_out:
         raise CheckFailed("the session timed out", tail(transcript))
 
-    # An lldb error first: `command source` stops at the first one, so the
-    # rest of the walk-through, and the program, never ran.
     pairs = [(c, o) for c, o in lldb_session.commands(transcript) if not c.startswith("#")]
     errors = [f"(lldb) {c}\n{o}" for c, o in pairs if re.search(r"^error:", o, re.M)]
     if errors:
         raise CheckFailed("lldb reported an error", "\n".join(errors))
 
-    # The end first: the program ran to completion by itself.
     m = re.search(r"^Process \d+ exited with status = (-?\d+).*$", transcript, re.M)
     if not m or m.group(1) != "0":
         raise CheckFailed("the program did not exit with status 0 under lldb",
@@ -147,100 +158,83 @@ def check(result: lldb_session.Result) -> list[str]:
                           result.program_output[-1500:])
     if result.lldb_status != 0:
         raise CheckFailed(f"lldb exited with status {result.lldb_status}", tail(transcript))
-    if "in-order:   0 1 2 3 4 5 6" not in result.program_output or \
-            "same fringe as 0 1 2 99" not in result.program_output:
-        raise CheckFailed("the demo did not print all its lines",
-                          "--- program output ---\n" + result.program_output)
+    for line in ('alice: got "hello, alice"', "bob: got", "heartbeat 8", "coroutines, busy polling"):
+        if line not in result.program_output:
+            raise CheckFailed(f"the demo did not print {line!r}",
+                              "--- program output ---\n" + result.program_output)
     summary = ["the program ran to the end and exited with status 0"]
 
     stops = split_stops(pairs)
-    where = [re.search(r"frame #0: \S+ \S+?`(.*?)\(", s.text) for s in stops]
+    where = [re.search(r"frame #0: \S+ \S+?`(.*)$", s.text, re.M) for s in stops]
     names = [w.group(1) if w else "?" for w in where]
-    if len(stops) != 2 or names[0] != "void cfs::yield<int>" or \
-            names[1] != "cfs::Pull<int>::next":
+    if len(stops) != 2 or not re.match(r"\(anonymous namespace\)::coroutines_over_blocking_io\(",
+                                       names[0]) or not re.match(RECV, names[1]):
         stop_lines = re.findall(r"^.*(?:stop reason|frame #0).*$", transcript, re.M)
-        raise CheckFailed("expected two stops: in cfs::yield<int>, then in "
-                          f"cfs::Pull<int>::next; got {names}", "\n".join(stop_lines))
+        raise CheckFailed("expected two stops: in coroutines_over_blocking_io, then in recv; "
+                          f"got {names}", "\n".join(stop_lines))
     s1, s2 = stops
 
-    # ---- Stop 1: the running coroutine's own stack, every level on it.
-    if not re.search(r"frame #0: .*yield<int>\(value=0\)", s1.text):
-        raise CheckFailed("stop 1 should be the yield of 0, the first value in order", s1.text)
-    frames = lldb_frames(s1.output("thread backtrace"))
-    levels = [i for i, (_, what) in enumerate(frames) if is_level(what)]
-    if len(levels) < len(PATH_FROM_ROOT) or levels[:3] != [1, 2, 3]:
-        raise CheckFailed(f"stop 1: `thread backtrace` should show yield_in_order at least "
-                          f"{len(PATH_FROM_ROOT)} times, in frames 1, 2, 3", s1.text)
-    if not frames[-1][1].startswith("cfs_trampoline") or \
-            any(re.match(r"main\b", what) for _, what in frames):
-        raise CheckFailed("stop 1: the coroutine's backtrace should end at cfs_trampoline, "
-                          "without main", s1.text)
-    summary.append(f"stop 1 yield<int>(0): thread backtrace has {len(levels)} yield_in_order "
-                   f"frames (#1-#3), then down to cfs_trampoline (#{len(frames) - 1})")
+    # ---- Stop 1: before the dispatcher exists.
+    if coroutines(s1):
+        raise CheckFailed("stop 1: no coroutine should exist yet", s1.text)
+    summary.append("stop 1 coroutines_over_blocking_io: no live coroutine")
 
-    # n->value in frames 1, 2, 3, each after its `frame select`.
-    values, selected = [], None
-    for command, output in s1.pairs:
-        m = re.match(r"frame select (\d+)$", command)
-        if m:
-            selected = int(m.group(1))
-            if selected in (1, 2, 3) and not is_level(output):
-                raise CheckFailed(f"stop 1: frame {selected} is not yield_in_order", s1.text)
-        elif command == "frame variable n->value" and selected in (1, 2, 3):
-            v = re.search(r"n->value = (-?\d+)", output)
-            values.append(int(v.group(1)) if v else None)
-    if values != PATH_FROM_ROOT[::-1]:
-        raise CheckFailed(f"stop 1: n->value in frames 1, 2, 3 should be "
-                          f"{PATH_FROM_ROOT[::-1]} (leaf to root), got {values}", s1.text)
-    summary.append(f"stop 1: n->value in frames 1, 2, 3 = {values}: the path from the root "
-                   f"{PATH_FROM_ROOT}, reversed")
+    # ---- Stop 2: Alice's stack, recv on top.
+    frames = lldb_frames(s2.output("thread backtrace"))
+    what = [w for _, w in frames]
+    if len(what) < 4 or not re.match(RECV, what[0]) or not what[1].startswith("cfs::read_some(") or \
+            not re.search(r"visit_greeter\(.*name=\"alice\"", what[2]):
+        raise CheckFailed("stop 2: `thread backtrace` should start recv, cfs::read_some, "
+                          "visit_greeter(name=\"alice\")", s2.text)
+    if not what[-1].startswith("cfs_trampoline") or \
+            any(re.match(r"main\b", w) or "RoundRobin::run" in w for w in what):
+        raise CheckFailed("stop 2: Alice's backtrace should end at cfs_trampoline, without the "
+                          "dispatcher or main", s2.text)
+    summary.append(f"stop 2 recv: thread backtrace is Alice's stack: recv, read_some, "
+                   f"visit_greeter(\"alice\") ... cfs_trampoline ({len(frames)} frames)")
 
-    c1 = the_coroutine(s1)
-    lo, hi = c1["lo"], c1["hi"]
-    sp1 = s1.sp()
-    if c1["status"] != "running" or not lo <= sp1 < hi:
-        raise CheckFailed(f"stop 1: the coroutine should be running, with sp {sp1:#x} inside "
-                          f"its stack [{lo:#x}, {hi:#x})", s1.text)
-    if "is running: no saved frame" not in s1.output("cfs bt 1"):
-        raise CheckFailed("stop 1: `cfs bt 1` should say a running coroutine has no saved frame",
-                          s1.text)
-    summary.append(f"stop 1: cfs coroutines: 1, running, stack [{lo:#x}, {hi:#x}); "
-                   f"sp {sp1:#x} inside it")
+    rows = coroutines(s2)
+    if [r["status"] for r in rows] != ["suspended", "running", "suspended"]:
+        raise CheckFailed("stop 2: `cfs coroutines` should list Bob suspended, Alice running, the "
+                          "heartbeat suspended", s2.output("cfs coroutines"))
+    alice = rows[1]
+    sp = s2.sp()
+    if not alice["lo"] <= sp < alice["hi"]:
+        raise CheckFailed(f"stop 2: sp {sp:#x} should be inside Alice's stack "
+                          f"[{alice['lo']:#x}, {alice['hi']:#x})", s2.text)
+    summary.append(f"stop 2: 3 coroutines (suspended, running, suspended); sp {sp:#x} inside "
+                   "the running one's stack")
 
-    # ---- Stop 2: main's stack; the recursion suspended on the other one.
-    main_frames = lldb_frames(s2.output("thread backtrace"))
-    if not any(re.match(r"main\b", what) for _, what in main_frames) or \
-            any(is_level(what) for _, what in main_frames):
-        raise CheckFailed("stop 2: `thread backtrace` should be main's stack, without "
-                          "yield_in_order", s2.text)
-    c2 = the_coroutine(s2)
-    sp2, saved_sp = s2.sp(), c2["saved_sp"]
-    if c2["status"] != "suspended" or (c2["lo"], c2["hi"]) != (lo, hi) or saved_sp is None:
-        raise CheckFailed(f"stop 2: the same coroutine [{lo:#x}, {hi:#x}) should be suspended, "
-                          "with a saved sp", s2.text)
-    if lo <= sp2 < hi or not lo <= saved_sp < hi:
-        raise CheckFailed(f"stop 2: sp {sp2:#x} should be OUTSIDE [{lo:#x}, {hi:#x}), and the "
-                          f"saved sp {saved_sp:#x} INSIDE", s2.text)
-    summary.append(f"stop 2 Pull<int>::next: sp {sp2:#x} outside; suspended, saved sp "
-                   f"{saved_sp:#x} inside")
-    text = s2.output("cfs bt 1")
-    walked = cfs_frames(text)
-    walked_levels = [pc for pc, what in walked if is_level(what)]
-    lldb_levels = [frames[i][0] for i in levels]
-    if walked_levels != lldb_levels:
-        raise CheckFailed("stop 2: `cfs bt 1` should show the yield_in_order frames of stop 1's "
-                          f"backtrace, with the same addresses {[hex(a) for a in lldb_levels]}",
-                          s1.output("thread backtrace") + s2.text)
-    if not walked or not walked[-1][1].startswith("cfs_trampoline") or \
-            "(fp = 0: the end of the chain)" not in text:
-        raise CheckFailed("stop 2: `cfs bt 1` should end at cfs_trampoline, where fp = 0", s2.text)
-    summary.append(f"stop 2: cfs bt 1 walks {len(walked)} frames from the saved sp; its "
-                   f"{len(walked_levels)} yield_in_order frames match stop 1's addresses")
+    text = s2.output("cfs resumer")
+    resumer = [w for _, w in cfs_frames(text)]
+    saved = re.search(rf"resumer's saved sp = ({HEX})", text)
+    order = ["RoundRobin::run", "coroutines_over_blocking_io", "main "]
+    found = [next((i for i, w in enumerate(resumer) if w.startswith(name) or
+                   (name != "main " and name in w)), -1) for name in order]
+    if "resumed from the thread's own stack" not in text or not saved or \
+            any(r["lo"] <= int(saved.group(1), 16) < r["hi"] for r in rows) or \
+            -1 in found or found != sorted(found):
+        raise CheckFailed("stop 2: `cfs resumer` should walk the thread's own stack, from a saved sp "
+                          "outside every coroutine's, through RoundRobin::run and "
+                          "coroutines_over_blocking_io to main", text)
+    summary.append(f"stop 2: cfs resumer: {len(resumer)} frames of the thread's own stack, "
+                   "RoundRobin::run under Alice's recv, then main")
+
+    bob = check_parked(s2, 1, rows[0], "visit_greeter(")
+    beat = check_parked(s2, 3, rows[2], "cfs::heartbeat(")
+    summary.append(f"stop 2: cfs bt 1 (Bob, {bob} frames) and cfs bt 3 (heartbeat, {beat} frames) "
+                   "are parked in cfs::yield()")
+
+    others = [line for line in s2.output("thread list").splitlines()
+              if re.match(r"\s+thread #", line)]
+    if any(re.search(RECV, line) for line in others):
+        raise CheckFailed("stop 2: no other thread should be in recv", s2.output("thread list"))
+    summary.append(f"stop 2: {len(others)} other thread(s), none in recv")
     return summary
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description="Check the chapter 03 lldb walk-through.")
+    parser = argparse.ArgumentParser(description="Check the chapter 04 lldb walk-through.")
     parser.add_argument("--lldb", required=True)
     parser.add_argument("--emulator", default="")
     parser.add_argument("--program", required=True)
@@ -248,7 +242,6 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=lldb_session.DEFAULT_TIMEOUT)
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
-
     arch = lldb_session.architecture(args.program)
     result = lldb_session.run(args.lldb, args.emulator, args.program, args.script,
                               batch=True, timeout=args.timeout)
