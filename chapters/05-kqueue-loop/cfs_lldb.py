@@ -113,6 +113,7 @@ class Coroutine:
         self.activity = c_string(process, record, "activity")
         fd = record.GetChildMemberWithName("activity_fd")
         self.activity_fd = fd.GetValueAsSigned() if fd.IsValid() else -1
+        self.resumed = None  # set by live_coroutines(): the one it resumed, if normal
 
     def doing(self):
         """`conn 17: waiting read (fd 9)`, or as much of it as is known."""
@@ -122,7 +123,6 @@ class Coroutine:
             if self.activity_fd >= 0:
                 text += f" (fd {self.activity_fd})"
         return text
-        self.resumed = None  # set by live_coroutines(): the one it resumed, if normal
 
     def saved_sp(self, process):
         """Where this coroutine's sp was saved when it last switched out: a

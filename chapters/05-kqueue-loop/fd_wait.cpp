@@ -38,9 +38,10 @@ void poll_for(int fd, short events, Deadline deadline, const char* what) {
 }  // namespace
 
 //! [fd-wait-impl]
-void wait_readable(int fd, Deadline deadline) {
+int wait_readable(int fd, Deadline deadline) {
   if (Loop* loop = Loop::current_or_null()) return loop->wait_readable(fd, deadline);
   poll_for(fd, POLLIN, deadline, "waiting read");
+  return 0;  // poll(2) leaves the error on the socket: recv() reports it
 }
 
 void wait_writable(int fd, Deadline deadline) {

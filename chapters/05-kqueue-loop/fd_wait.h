@@ -19,8 +19,10 @@ namespace cfs {
 
 //! [fd-wait]
 /// Until `fd` can be read (data, end of file, an error, or a connection to
-/// accept). Throws TimedOut past `deadline`.
-void wait_readable(int fd, Deadline deadline = no_deadline);
+/// accept). Throws TimedOut past `deadline`. Returns a socket error that the
+/// wait learned of and the socket may no longer hold (a reset, on the loop:
+/// Loop::wait_readable), else 0.
+int wait_readable(int fd, Deadline deadline = no_deadline);
 /// Until `fd` can be written (room in its send buffer, or a connect() done).
 void wait_writable(int fd, Deadline deadline = no_deadline);
 //! [fd-wait]

@@ -42,13 +42,19 @@ constexpr int kSendFlags = 0;
 //! [read-some]
 std::size_t read_some(int fd, std::span<std::byte> buffer, Deadline deadline) {
   if (buffer.empty()) throw std::invalid_argument("cfs: read_some() into an empty buffer");
+  int reported = 0;  // a socket error the wait reported (a reset), or 0
   for (;;) {
     // Never blocks (the socket is non-blocking): what has arrived, or EAGAIN.
     const ssize_t n = ::recv(fd, buffer.data(), buffer.size(), 0);
-    if (n >= 0) return static_cast<std::size_t>(n);  // 0: end of file
+    if (n > 0) return static_cast<std::size_t>(n);
+    if (n == 0) {  // end of file; or a reset whose error the wait took
+      if (reported == 0) return 0;
+      errno = reported;
+      fail("recv", fd);
+    }
     if (errno == EINTR) continue;  // a signal handler ran; nothing was read
     if (errno != EAGAIN && errno != EWOULDBLOCK) fail("recv", fd);
-    wait_readable(fd, deadline);   // this task parks, or this thread polls
+    reported = wait_readable(fd, deadline);  // this task parks, or this thread polls
   }
 }
 //! [read-some]

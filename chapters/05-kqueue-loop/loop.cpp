@@ -110,7 +110,14 @@ void Loop::run_ready() {
     running_ = task;
     bool alive = false;
     try {
-      alive = tasks_[it->second].resume();  // until it waits or ends
+      if (yielded_.erase(task.address()) && cancelled_.contains(task.address())) {
+        // Cancelled, and it waits for nothing (it called cfs::yield()
+        // itself), so no wait of its own can throw: its yield() throws.
+        alive = tasks_[it->second].resume_throwing(
+            std::make_exception_ptr(Cancelled("cfs: the task was cancelled")));
+      } else {
+        alive = tasks_[it->second].resume();  // until it waits or ends
+      }
     } catch (const Cancelled&) {
       // cancelled and unwound: a normal end
     } catch (...) {
@@ -122,6 +129,7 @@ void Loop::run_ready() {
     } else if (!parked_.contains(task.address())) {
       // It called cfs::yield() itself, waiting for nothing: it only lets
       // the others run. Back to the end of the queue.
+      yielded_.insert(task.address());
       ready_.push_back(task);
     }
   }
@@ -139,6 +147,7 @@ void Loop::end_task(CoroutineRef task) {
   const std::size_t i = it->second;
   index_.erase(it);
   cancelled_.erase(task.address());
+  yielded_.erase(task.address());
   // Swap with the last and pop: O(1), and moving a dead coroutine's handle
   // (or a suspended one's) is fine.
   if (i + 1 != tasks_.size()) {
@@ -258,12 +267,13 @@ void Loop::forget(Wait& w) {
 }
 //! [wake]
 
-void Loop::wait_readable(int fd, Deadline deadline) {
+int Loop::wait_readable(int fd, Deadline deadline) {
   Wait w;
   w.what = Wait::For::read;
   w.fd = fd;
   w.deadline = deadline;
   park(w, "waiting read");
+  return w.error;  // the socket error the event reported, or 0
 }
 
 void Loop::wait_writable(int fd, Deadline deadline) {
@@ -323,15 +333,20 @@ void Loop::dispatch(const struct kevent& ev) {
   }
   if (ev.udata == nullptr) return;  // the answer to one of our EV_DELETEs
   auto it = parked_.find(ev.udata);  // the task that registered it
-  if (it == parked_.end()) return;   // no longer waiting: a stale event
+  const bool same = it != parked_.end() && static_cast<int>(ev.ident) == it->second->fd &&
+                    ev.filter == (it->second->what == Wait::For::read ? EVFILT_READ : EVFILT_WRITE);
+  if (!same) {  // not waiting, or waiting for something else by now: stale
+    ++stale_events_;
+    return;
+  }
   Wait& w = *it->second;
-  const bool same = static_cast<int>(ev.ident) == w.fd &&
-                    ev.filter == (w.what == Wait::For::read ? EVFILT_READ : EVFILT_WRITE);
-  if (!same) return;                 // waiting for something else by now
   if (ev.flags & EV_ERROR) {         // the registration failed (a bad fd)
     wake(w, Wait::Outcome::failed, static_cast<int>(ev.data));
   } else {
-    wake(w, Wait::Outcome::ready);   // EV_EOF too: the read will say so
+    // Ready; at the end of file (EV_EOF) with the socket's error, if any,
+    // in fflags: a reset. The waiter gets it, since the socket may not
+    // hold it any more (wait_readable()).
+    wake(w, Wait::Outcome::ready, (ev.flags & EV_EOF) ? static_cast<int>(ev.fflags) : 0);
   }
 }
 //! [dispatch]

@@ -75,13 +75,17 @@ class Loop {
   void stop();
 
   /// Cancels a task through the loop: its current wait (or its next one)
-  /// throws Cancelled, and so does every wait after. Never resumes it
-  /// directly: it runs at the loop's next turn. False if `task` is not a
-  /// live task of this loop.
+  /// throws Cancelled, and so does every wait after; so does a cfs::yield()
+  /// of its own, which waits for nothing. Never resumes it directly: it runs
+  /// at the loop's next turn. False if `task` is not a live task of this loop.
   bool cancel(CoroutineRef task);
 
   /// Live tasks.
   std::size_t size() const { return tasks_.size(); }
+  /// Events that named no task waiting for them: stale ones, from interest
+  /// that outlived its wait. The loop deletes interest that did not fire,
+  /// so this stays 0; the tests check that it does.
+  std::size_t stale_events() const { return stale_events_; }
   /// The stacks new tasks get (default: 64 KiB with a guard page).
   void set_stack_options(const StackOptions& options) { options_ = options; }
   /// What happens to an exception a task lets escape (other than
@@ -105,8 +109,11 @@ class Loop {
   // would go to that coroutine's resumer, not to the loop.
 
   /// Until `fd` has data to read (or EOF, or an error, or a connection to
-  /// accept).
-  void wait_readable(int fd, Deadline deadline = no_deadline);
+  /// accept). Returns the socket error that came with the event (a reset:
+  /// EV_EOF, the error in fflags), or 0. Read it: on Linux the kqueue shim
+  /// takes that error from the socket to report it, and a recv() after it
+  /// sees only the end of file (notes/kqueue-on-epoll.md).
+  int wait_readable(int fd, Deadline deadline = no_deadline);
   /// Until `fd` has room to write (or a connect() has finished).
   void wait_writable(int fd, Deadline deadline = no_deadline);
   void sleep_until(Deadline deadline);
@@ -131,7 +138,7 @@ class Loop {
     CoroutineRef task;
     int fd = -1;
     Outcome outcome = Outcome::pending;
-    int error = 0;  // for Outcome::failed: the errno of a failed registration
+    int error = 0;  // failed: the registration's errno; ready: the socket's (EV_EOF)
     std::shared_ptr<BlockingJob> job;
   };
   //! [wait-record]
@@ -160,11 +167,13 @@ class Loop {
   std::unordered_map<void*, std::size_t> index_;      // task address -> place in tasks_
   std::unordered_map<void*, Wait*> parked_;           // task address -> its wait
   std::unordered_set<void*> cancelled_;
+  std::unordered_set<void*> yielded_;                 // ready after a plain cfs::yield()
   std::deque<CoroutineRef> ready_;
   std::vector<struct kevent> changes_;                // applied by the next kevent()
   TimerHeap timers_;
   CoroutineRef running_;                              // the task running now
   bool stopping_ = false;
+  std::size_t stale_events_ = 0;
   std::function<void(const std::string&, std::exception_ptr)> on_task_error_;
 
   std::mutex done_mutex_;                             // helper threads -> loop

@@ -13,8 +13,11 @@
 #include <thread>
 #include <vector>
 
+#include "../../../common/watchdog.h"
 #include "../loop.h"
 #include "../pull.h"
+#include "../stack_memory.h"
+#include "../stack_pool.h"
 
 using namespace std::chrono_literals;
 using cfs::Loop;
@@ -56,6 +59,10 @@ char read_byte(int fd, cfs::Deadline deadline = cfs::no_deadline) {
 
 void write_byte(int fd, char c) { REQUIRE(write(fd, &c, 1) == 1); }
 
+/// Coroutines alive in this process: stacks mapped, less those that wait
+/// in this thread's pool for a coroutine to come.
+std::size_t live_coroutines() { return cfs::StackMemory::live_count() - cfs::stack_pool::size(); }
+
 double seconds_since(cfs::Deadline t0) {
   return std::chrono::duration<double>(cfs::Clock::now() - t0).count();
 }
@@ -65,6 +72,7 @@ double seconds_since(cfs::Deadline t0) {
 //! [ping-pong-test]
 TEST_CASE("thousands of tasks ping-pong over socketpairs on one thread") {
   const int fds_before = count_open_fds();
+  const std::size_t coroutines_before = live_coroutines();
   constexpr int kPairs = 1000, kRounds = 20;
   std::atomic<long> exchanged{0};
   {
@@ -86,11 +94,13 @@ TEST_CASE("thousands of tasks ping-pong over socketpairs on one thread") {
       }, p.fd[1]);
     }
     CHECK(loop.size() == 2 * kPairs);
+    CHECK(live_coroutines() == coroutines_before + 2 * kPairs);
     loop.run();
     CHECK(loop.size() == 0);
   }
   CHECK(exchanged == long{kPairs} * kRounds);
   CHECK(count_open_fds() == fds_before);
+  CHECK(live_coroutines() == coroutines_before);
 }
 //! [ping-pong-test]
 
@@ -130,6 +140,7 @@ TEST_CASE("a wait whose deadline passes throws TimedOut: a silent peer times out
   write_byte(p.fd[1], 'x');
   loop.spawn("sleeper", [] { Loop::current().sleep_for(20ms); });
   loop.run();
+  CHECK(loop.stale_events() == 0);
 }
 //! [deadline-test]
 
@@ -174,10 +185,11 @@ TEST_CASE("cancelling a task parked deep in its calls unwinds it, and no stale e
   CHECK(log == std::vector<std::string>{"~innermost", "~frame", "~frame", "~frame", "~frame",
                                         "caught Cancelled"});
   CHECK_FALSE(loop.cancel(victim));  // gone: not a live task any more
+  CHECK(loop.stale_events() == 0);   // its interest went with it
 }
 //! [cancel-test]
 
-TEST_CASE("a peer that closes, or resets, mid-wait wakes the reader") {
+TEST_CASE("a peer that closes mid-wait wakes the reader with the end of file") {
   SocketPair p;
   Loop loop;
   std::string got;
@@ -289,6 +301,7 @@ TEST_CASE("a wait outside any task is a clear error") {
 //! [stop-test]
 TEST_CASE("stop() returns with every parked task cancelled and unwound, no descriptor left") {
   const int fds_before = count_open_fds();
+  const std::size_t coroutines_before = live_coroutines();
   std::vector<std::string> log;
   {
     Loop loop;
@@ -306,10 +319,38 @@ TEST_CASE("stop() returns with every parked task cancelled and unwound, no descr
     loop.run();
     CHECK(loop.size() == 0);
     CHECK(log == std::vector<std::string>{"~parked", "~parked", "~parked"});
+    CHECK(live_coroutines() == coroutines_before);  // ended, not only forgotten
   }
   CHECK(count_open_fds() == fds_before);
 }
 //! [stop-test]
+
+TEST_CASE("stop() ends a task that waits for nothing too: its cfs::yield() throws Cancelled") {
+  cfs::Watchdog watchdog(std::chrono::seconds(60), "stop() with a task that only yields");
+  Loop loop;
+  std::vector<std::string> log;
+  long spins = 0;
+  loop.spawn("spinner", [&] {
+    Noted n{&log, "~spinner"};
+    try {
+      for (;;) {
+        ++spins;
+        cfs::yield();  // lets the others run; never parks
+      }
+    } catch (const cfs::Cancelled&) {
+      log.push_back("caught Cancelled");
+      throw;
+    }
+  });
+  loop.spawn("stopper", [] {
+    Loop::current().sleep_for(10ms);
+    Loop::current().stop();
+  });
+  loop.run();  // returns: the spinner is cancelled at its next yield()
+  CHECK(loop.size() == 0);
+  CHECK(spins > 1);
+  CHECK(log == std::vector<std::string>{"caught Cancelled", "~spinner"});
+}
 
 TEST_CASE("a task's escaping exception is reported with its label, and the loop goes on") {
   Loop loop;

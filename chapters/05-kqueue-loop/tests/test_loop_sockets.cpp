@@ -2,11 +2,14 @@
 // their callers, inside tasks of a loop: only the calling task waits.
 #include <doctest/doctest.h>
 
+#include <sys/socket.h>
 #include <time.h>
 
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -158,6 +161,46 @@ TEST_CASE("a read with a deadline from a silent peer times out, and the task unw
   test.check_all_closed();
 }
 //! [silent-peer-test]
+
+//! [reset-test]
+TEST_CASE("a peer that resets the connection mid-wait: the parked reader gets ECONNRESET") {
+  SocketTest test("reset on the loop");
+  {
+    cfs::Listener listener = cfs::listen_tcp("127.0.0.1", 0);
+    Loop loop;
+    cfs::Fd served;  // the server's end, which resets the connection
+    std::error_code code;
+    std::string what;
+    bool returned = false;
+    loop.spawn("reader", [&] {
+      cfs::Fd fd = cfs::connect_tcp("127.0.0.1", listener.address.port());
+      served = cfs::accept_client(listener.fd.get());
+      std::array<std::byte, 16> buffer;
+      try {
+        cfs::read_some(fd.get(), buffer);  // parks: nothing has been sent
+        returned = true;  // as if the peer had closed: the reset was lost
+      } catch (const cfs::SocketError& e) {
+        code = e.code();
+        what = e.what();
+      }
+    });
+    loop.spawn("resetter", [&] {
+      while (!served) Loop::current().sleep_for(1ms);  // the reader is parked by now
+      // SO_LINGER with a zero timeout: close() sends a reset (RST), not a FIN.
+      const linger abort_on_close{1, 0};
+      REQUIRE(setsockopt(served.get(), SOL_SOCKET, SO_LINGER, &abort_on_close,
+                         sizeof abort_on_close) == 0);
+      served.reset();
+    });
+    loop.run();
+    CHECK_FALSE(returned);
+    CHECK(code == std::errc::connection_reset);
+    CHECK(what.find("cfs: recv(fd ") == 0);
+    CHECK(what.find(std::strerror(ECONNRESET)) != std::string::npos);
+  }  // everything closed here
+  test.check_all_closed();
+}
+//! [reset-test]
 
 namespace {
 constexpr int kChunks = 3;
