@@ -1,28 +1,29 @@
 #!/usr/bin/env python3
-"""chapters/04-blocking-sockets/tests/walkthrough_check.py: runs walkthrough.lldb
-against ch04_demo (natively, or under qemu's gdb stub) and checks that what
+"""chapters/05-kqueue-loop/tests/walkthrough_check.py: runs walkthrough.lldb
+against ch05_demo (natively, or under qemu's gdb stub) and checks that what
 lldb showed is what the chapter says:
 
-  stop 1, at the start of coroutines_over_blocking_io():
+  stop 1, at the start of cfs::fetch_on_loop():
     `cfs coroutines` lists none
-  stop 2, in recv (libc's), on the main thread:
-    `thread backtrace` is Alice's coroutine: recv, then cfs::read_some, then
-    visit_greeter with name="alice", down to cfs_trampoline, without main
-    and without the dispatcher; sp is inside the running coroutine's stack;
-    `cfs resumer`: resumed from the thread's own stack, whose saved sp is
-    outside every coroutine's stack; its frames hold RoundRobin::run, then
-    coroutines_over_blocking_io, then main;
-    `cfs coroutines`: three, Bob suspended, Alice running, the heartbeat
-    suspended, newest first;
-    `cfs bt 1` (Bob) and `cfs bt 3` (the heartbeat) walk from a saved sp
-    inside their own stacks through cfs::yield() into visit_greeter and
-    cfs::heartbeat, down to cfs_trampoline;
-    `thread list`: no other thread is in recv
+  stop 2, in cfs::Loop::dispatch() with a read event:
+    `thread backtrace` is the thread's own stack: dispatch, poll, run,
+    fetch_on_loop, main; no task's frame is on it (no read_some, no
+    cfs_trampoline);
+    `frame variable ev`: filter -1 (EVFILT_READ), and a udata that lies at
+    the top of the stack of the task waiting on that descriptor (the task's
+    control block lives there);
+    `cfs coroutines`: three tasks, all suspended, each shown as
+    `fetch PORT: waiting read (fd N)`, with different descriptors;
+    `cfs bt 1`, `cfs bt 2`, `cfs bt 3` each walk from a saved sp inside the
+    task's stack: cfs::yield(), Loop::park, Loop::wait_readable,
+    cfs::wait_readable, read_some, read_exact, fetch, down to cfs_trampoline;
+    `thread list`: the other threads exist, and none of them waits in
+    kevent() or epoll_wait(): there is no I/O thread
   and the program exits by itself with status 0, having printed every part.
 
-Usage (CMake registers it as ch04/lldb-walkthrough, see cmake/cfs.cmake):
+Usage (CMake registers it as ch05/lldb-walkthrough, see cmake/cfs.cmake):
   python3 walkthrough_check.py --lldb /usr/bin/lldb --emulator=EMU \
-      --program ch04_demo --script walkthrough.lldb [--timeout S] [--verbose]
+      --program ch05_demo --script walkthrough.lldb [--timeout S] [--verbose]
 EMU is empty for a native run, else e.g. "qemu-aarch64;-L;/usr/aarch64-linux-gnu".
 --verbose prints the whole transcript even when every check passes.
 """
@@ -37,7 +38,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import lldb_session  # noqa: E402  (tests/lldb_session.py)
 
 HEX = r"0x[0-9a-fA-F]+"
-RECV = r"(?:__libc_recv|recv)\b"  # libc's names for it, with or without its debug information
 
 
 class CheckFailed(Exception):
@@ -70,13 +70,6 @@ class Stop:
         raise CheckFailed(f"stop {self.number}: the walk-through does not run `{command}` there",
                           self.text)
 
-    def sp(self) -> int:
-        values = re.findall(rf"^\s*\w+ = ({HEX})", self.output("register read pc sp fp"), re.M)
-        if len(values) != 3:
-            raise CheckFailed(f"stop {self.number}: expected 3 registers from "
-                              "`register read pc sp fp`", self.text)
-        return int(values[1], 16)
-
 
 def split_stops(pairs: list[tuple[str, str]]) -> list[Stop]:
     """Groups the commands by the breakpoint stop they ran at."""
@@ -108,34 +101,39 @@ def cfs_frames(text: str) -> list[tuple[int, str]]:
 
 
 def coroutines(stop: Stop) -> list[dict]:
-    """The rows of `cfs coroutines` at this stop, newest first."""
+    """The rows of `cfs coroutines` at this stop, newest first, each with the
+    line under it that says what it does (label and activity), if any."""
     text = stop.output("cfs coroutines")
-    rows = re.findall(rf"^\s*#(\d+) (\w+)\s+stack \[({HEX}), ({HEX})\).*saved sp ({HEX}|-)", text, re.M)
+    rows = re.findall(rf"^\s*#(\d+) (\w+)\s+stack \[({HEX}), ({HEX})\).*saved sp ({HEX}|-).*\n"
+                      r"(?:\s{5}(?!body:)(.*)\n)?", text + "\n", re.M)
     count = re.search(r"^(\d+) live coroutine", text, re.M)
     if not count or int(count.group(1)) != len(rows):
         raise CheckFailed(f"stop {stop.number}: cannot read `cfs coroutines`", stop.text)
     return [{"status": s, "lo": int(lo, 16), "hi": int(hi, 16),
-             "saved_sp": None if sp == "-" else int(sp, 16)} for _, s, lo, hi, sp in rows]
+             "saved_sp": None if sp == "-" else int(sp, 16), "doing": doing.strip()}
+            for _, s, lo, hi, sp, doing in rows]
 
 
-def check_parked(stop: Stop, number: int, row: dict, body: str) -> int:
-    """`cfs bt N` of a parked coroutine: from a saved sp inside its stack,
-    through cfs::yield() into `body`, down to cfs_trampoline."""
+# A parked task's frames, innermost first: each name must come after the one before.
+PARKED_CHAIN = ["cfs::yield()", "cfs::Loop::park(", "cfs::Loop::wait_readable(",
+                "cfs::wait_readable(", "cfs::read_some(", "cfs::read_exact(", "cfs::fetch"]
+
+
+def check_parked(stop: Stop, number: int, row: dict) -> int:
+    """`cfs bt N` of a task parked in read: from a saved sp inside its stack,
+    through PARKED_CHAIN, down to cfs_trampoline."""
     text = stop.output(f"cfs bt {number}")
-    walked = cfs_frames(text)
-    names = [what for _, what in walked]
-    yields = [i for i, n in enumerate(names) if n.startswith("cfs::yield()")]
-    bodies = [i for i, n in enumerate(names) if body in n]
+    names = [what for _, what in cfs_frames(text)]
     saved = row["saved_sp"]
     if row["status"] != "suspended" or saved is None or not row["lo"] <= saved < row["hi"]:
-        raise CheckFailed(f"stop {stop.number}: coroutine #{number} should be suspended with a saved "
+        raise CheckFailed(f"stop {stop.number}: task #{number} should be suspended with a saved "
                           "sp inside its stack", stop.output("cfs coroutines"))
-    if not yields or not bodies or bodies[0] <= yields[0] or \
-            not names or not names[-1].startswith("cfs_trampoline") or \
+    places = [next((i for i, n in enumerate(names) if n.startswith(f)), -1) for f in PARKED_CHAIN]
+    if -1 in places or places != sorted(places) or not names[-1].startswith("cfs_trampoline") or \
             "(fp = 0: the end of the chain)" not in text:
-        raise CheckFailed(f"stop {stop.number}: `cfs bt {number}` should go from cfs::yield() into "
-                          f"{body}, down to cfs_trampoline", text)
-    return len(walked)
+        raise CheckFailed(f"stop {stop.number}: `cfs bt {number}` should go "
+                          f"{' -> '.join(PARKED_CHAIN)} ... down to cfs_trampoline", text)
+    return len(names)
 
 
 def check(result: lldb_session.Result) -> list[str]:
@@ -158,7 +156,7 @@ def check(result: lldb_session.Result) -> list[str]:
                           result.program_output[-1500:])
     if result.lldb_status != 0:
         raise CheckFailed(f"lldb exited with status {result.lldb_status}", tail(transcript))
-    for line in ('alice: got "hello, alice"', "bob: got", "heartbeat 8", "coroutines, busy polling"):
+    for line in ('alice: echo of "bye"; leaving', "tasks on the loop", "caller: ... returned 42"):
         if line not in result.program_output:
             raise CheckFailed(f"the demo did not print {line!r}",
                               "--- program output ---\n" + result.program_output)
@@ -167,74 +165,68 @@ def check(result: lldb_session.Result) -> list[str]:
     stops = split_stops(pairs)
     where = [re.search(r"frame #0: \S+ \S+?`(.*)$", s.text, re.M) for s in stops]
     names = [w.group(1) if w else "?" for w in where]
-    if len(stops) != 2 or not re.match(r"\(anonymous namespace\)::coroutines_over_blocking_io\(",
-                                       names[0]) or not re.match(RECV, names[1]):
+    if len(stops) != 2 or not names[0].startswith("cfs::fetch_on_loop") or \
+            not names[1].startswith("cfs::Loop::dispatch("):
         stop_lines = re.findall(r"^.*(?:stop reason|frame #0).*$", transcript, re.M)
-        raise CheckFailed("expected two stops: in coroutines_over_blocking_io, then in recv; "
+        raise CheckFailed("expected two stops: in cfs::fetch_on_loop, then in cfs::Loop::dispatch; "
                           f"got {names}", "\n".join(stop_lines))
     s1, s2 = stops
 
-    # ---- Stop 1: before the dispatcher exists.
+    # ---- Stop 1: before the loop exists.
     if coroutines(s1):
         raise CheckFailed("stop 1: no coroutine should exist yet", s1.text)
-    summary.append("stop 1 coroutines_over_blocking_io: no live coroutine")
+    summary.append("stop 1 fetch_on_loop: no live coroutine")
 
-    # ---- Stop 2: Alice's stack, recv on top.
-    frames = lldb_frames(s2.output("thread backtrace"))
-    what = [w for _, w in frames]
-    if len(what) < 4 or not re.match(RECV, what[0]) or not what[1].startswith("cfs::read_some(") or \
-            not re.search(r"visit_greeter\(.*name=\"alice\"", what[2]):
-        raise CheckFailed("stop 2: `thread backtrace` should start recv, cfs::read_some, "
-                          "visit_greeter(name=\"alice\")", s2.text)
-    if not what[-1].startswith("cfs_trampoline") or \
-            any(re.match(r"main\b", w) or "RoundRobin::run" in w for w in what):
-        raise CheckFailed("stop 2: Alice's backtrace should end at cfs_trampoline, without the "
-                          "dispatcher or main", s2.text)
-    summary.append(f"stop 2 recv: thread backtrace is Alice's stack: recv, read_some, "
-                   f"visit_greeter(\"alice\") ... cfs_trampoline ({len(frames)} frames)")
+    # ---- Stop 2: the loop's own stack, no task on it.
+    what = [w for _, w in lldb_frames(s2.output("thread backtrace"))]
+    order = ["cfs::Loop::dispatch(", "cfs::Loop::poll(", "cfs::Loop::run(", "cfs::fetch_on_loop",
+             "main("]
+    places = [next((i for i, w in enumerate(what) if w.startswith(name)), -1) for name in order]
+    if -1 in places or places != sorted(places) or places[0] != 0:
+        raise CheckFailed("stop 2: `thread backtrace` should be dispatch, poll, run, "
+                          "fetch_on_loop, ..., main", s2.output("thread backtrace"))
+    if any(w.startswith(("cfs::read_some(", "cfs_trampoline", "cfs::yield()")) for w in what):
+        raise CheckFailed("stop 2: no task's frame should be on the loop's stack",
+                          s2.output("thread backtrace"))
+    summary.append(f"stop 2 dispatch: the thread's stack is the loop's ({len(what)} frames: "
+                   "dispatch, poll, run, fetch_on_loop ... main), no task on it")
+
+    ev = s2.output("frame variable ev")
+    fields = dict(re.findall(r"\b(ident|filter|udata) = (-?\w+)", ev))
+    if fields.get("filter") != "-1" or "ident" not in fields or "udata" not in fields:
+        raise CheckFailed("stop 2: `frame variable ev` should show a read event (filter -1) "
+                          "with its ident and udata", ev)
+    ident, udata = int(fields["ident"]), int(fields["udata"], 16)
 
     rows = coroutines(s2)
-    if [r["status"] for r in rows] != ["suspended", "running", "suspended"]:
-        raise CheckFailed("stop 2: `cfs coroutines` should list Bob suspended, Alice running, the "
-                          "heartbeat suspended", s2.output("cfs coroutines"))
-    alice = rows[1]
-    sp = s2.sp()
-    if not alice["lo"] <= sp < alice["hi"]:
-        raise CheckFailed(f"stop 2: sp {sp:#x} should be inside Alice's stack "
-                          f"[{alice['lo']:#x}, {alice['hi']:#x})", s2.text)
-    summary.append(f"stop 2: 3 coroutines (suspended, running, suspended); sp {sp:#x} inside "
-                   "the running one's stack")
+    doing = [re.fullmatch(r"fetch (\d+): waiting read \(fd (\d+)\)", r["doing"]) for r in rows]
+    if len(rows) != 3 or any(r["status"] != "suspended" for r in rows) or not all(doing) or \
+            len({int(d.group(2)) for d in doing}) != 3:
+        raise CheckFailed("stop 2: `cfs coroutines` should list three suspended tasks, each "
+                          "`fetch PORT: waiting read (fd N)` on a descriptor of its own",
+                          s2.output("cfs coroutines"))
+    owner = [i for i, r in enumerate(rows) if r["lo"] <= udata < r["hi"]]
+    if len(owner) != 1 or int(doing[owner[0]].group(2)) != ident:
+        raise CheckFailed(f"stop 2: the event's udata {udata:#x} should lie in the stack of the task "
+                          f"waiting on fd {ident}", ev + "\n" + s2.output("cfs coroutines"))
+    summary.append(f"stop 2: 3 tasks `fetch PORT: waiting read (fd N)`; the event for fd {ident} "
+                   f"names task #{owner[0] + 1} (udata {udata:#x} at the top of its stack)")
 
-    text = s2.output("cfs resumer")
-    resumer = [w for _, w in cfs_frames(text)]
-    saved = re.search(rf"resumer's saved sp = ({HEX})", text)
-    order = ["RoundRobin::run", "coroutines_over_blocking_io", "main "]
-    found = [next((i for i, w in enumerate(resumer) if w.startswith(name) or
-                   (name != "main " and name in w)), -1) for name in order]
-    if "resumed from the thread's own stack" not in text or not saved or \
-            any(r["lo"] <= int(saved.group(1), 16) < r["hi"] for r in rows) or \
-            -1 in found or found != sorted(found):
-        raise CheckFailed("stop 2: `cfs resumer` should walk the thread's own stack, from a saved sp "
-                          "outside every coroutine's, through RoundRobin::run and "
-                          "coroutines_over_blocking_io to main", text)
-    summary.append(f"stop 2: cfs resumer: {len(resumer)} frames of the thread's own stack, "
-                   "RoundRobin::run under Alice's recv, then main")
-
-    bob = check_parked(s2, 1, rows[0], "visit_greeter(")
-    beat = check_parked(s2, 3, rows[2], "cfs::heartbeat(")
-    summary.append(f"stop 2: cfs bt 1 (Bob, {bob} frames) and cfs bt 3 (heartbeat, {beat} frames) "
-                   "are parked in cfs::yield()")
+    lengths = [check_parked(s2, n, rows[n - 1]) for n in (1, 2, 3)]
+    summary.append(f"stop 2: cfs bt 1, 2, 3 ({', '.join(map(str, lengths))} frames): "
+                   + " -> ".join(PARKED_CHAIN) + " ... cfs_trampoline")
 
     others = [line for line in s2.output("thread list").splitlines()
               if re.match(r"\s+thread #", line)]
-    if any(re.search(RECV, line) for line in others):
-        raise CheckFailed("stop 2: no other thread should be in recv", s2.output("thread list"))
-    summary.append(f"stop 2: {len(others)} other thread(s), none in recv")
+    if not others or any(re.search(r"epoll_wait|kevent|Loop::", line) for line in others):
+        raise CheckFailed("stop 2: there should be other threads (the servers), none of them "
+                          "in kevent() or epoll_wait()", s2.output("thread list"))
+    summary.append(f"stop 2: {len(others)} other thread(s), none waiting in kevent or epoll_wait")
     return summary
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description="Check the chapter 04 lldb walk-through.")
+    parser = argparse.ArgumentParser(description="Check the chapter 05 lldb walk-through.")
     parser.add_argument("--lldb", required=True)
     parser.add_argument("--emulator", default="")
     parser.add_argument("--program", required=True)
