@@ -268,7 +268,12 @@ TEST_CASE("on the new stack, sp is 16-byte aligned at every call and SIMD stores
   for (std::uintptr_t sp : run.sps) {
     CAPTURE(sp);
     CHECK(sp % 16 == 0);
-    CHECK(stack.contains(reinterpret_cast<void*>(sp)));
+    // On the new stack. A stack pointer is a boundary, so hi itself counts:
+    // it is the sp of the empty stack, and on RISC-V the entry function's
+    // frame address, since there the frame pointer holds the sp its caller
+    // had (the CFA), which for the first function on a stack is the top.
+    CHECK(addr(stack.lo()) < sp);
+    CHECK(sp <= addr(stack.hi()));
   }
   // depth d contributes (0+1+2+3) + 4*(2+3+4+d) = 42 + 4d, for d = 3..0
   CHECK(run.simd_sum == doctest::Approx(4 * 42 + 4 * (0 + 1 + 2 + 3)));
