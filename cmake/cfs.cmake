@@ -94,6 +94,16 @@ else()
   endif()
 endif()
 target_include_directories(cfs_flags INTERFACE "${CFS_ROOT}")
+# RISC-V: binutils (2.40 and later) marks where code starts, and where the
+# instruction set changes, with local "mapping symbols" named $x<ISA string>
+# (`$xrv64i2p1_m2p0_...`). lldb 14 knows them only on Arm, so on RISC-V it
+# takes them for function names: a backtrace shows `$xrv64i2p1...` where
+# cfs_switch starts. Linking with --discard-all drops every local symbol;
+# the code itself loses nothing a debugger needs, since a Debug build's
+# debug information names its functions and variables anyway.
+if(CFS_ARCH STREQUAL "riscv64")
+  target_link_options(cfs_flags INTERFACE -Wl,--discard-all)
+endif()
 if(CFS_SANITIZE)
   target_compile_options(cfs_flags INTERFACE
     -fsanitize=address,undefined -fno-sanitize-recover=all)
