@@ -94,16 +94,6 @@ else()
   endif()
 endif()
 target_include_directories(cfs_flags INTERFACE "${CFS_ROOT}")
-# RISC-V: binutils (2.40 and later) marks where code starts, and where the
-# instruction set changes, with local "mapping symbols" named $x<ISA string>
-# (`$xrv64i2p1_m2p0_...`). lldb 14 knows them only on Arm, so on RISC-V it
-# takes them for function names: a backtrace shows `$xrv64i2p1...` where
-# cfs_switch starts. Linking with --discard-all drops every local symbol;
-# the code itself loses nothing a debugger needs, since a Debug build's
-# debug information names its functions and variables anyway.
-if(CFS_ARCH STREQUAL "riscv64")
-  target_link_options(cfs_flags INTERFACE -Wl,--discard-all)
-endif()
 if(CFS_SANITIZE)
   target_compile_options(cfs_flags INTERFACE
     -fsanitize=address,undefined -fno-sanitize-recover=all)
@@ -123,6 +113,20 @@ add_library(cfs_asm_testing STATIC
   "${CFS_ROOT}/asm/${CFS_ARCH}/stack_demo.S"
   "${CFS_ROOT}/asm/${CFS_ARCH}/probe.S")
 target_link_libraries(cfs_asm_testing PUBLIC cfs_flags)
+# RISC-V: binutils (2.40 and later) marks where code starts, and where the
+# instruction set changes, with local "mapping symbols" named $x<ISA string>
+# (`$xrv64i2p1_m2p0_...`). lldb 14 knows such symbols only on Arm; on
+# RISC-V it takes them for function names, so a breakpoint on cfs_switch
+# says `where = $xrv64i2p1...`. Compiled code is named by its debug
+# information anyway; the assembly has none, so we strip the mapping
+# symbols from these two libraries (they mark nothing a linker needs).
+if(CFS_ARCH STREQUAL "riscv64")
+  foreach(_lib IN ITEMS cfs_asm cfs_asm_testing)
+    add_custom_command(TARGET ${_lib} POST_BUILD
+      COMMAND "${CMAKE_OBJCOPY}" --wildcard "--strip-symbol=$x*" "$<TARGET_FILE:${_lib}>"
+      VERBATIM)
+  endforeach()
+endif()
 
 # --- doctest (Debian doctest-dev, Homebrew doctest) -----------------------
 find_package(doctest REQUIRED)
