@@ -93,16 +93,20 @@
 
 /*
  * SWITCH name, use_jr, mark: one switch. use_jr = 0 returns with `ret`;
- * 1 loads the return address into t1 and jumps with `jr t1`. Same
+ * 1 loads the return address into t2 and jumps with `jr t2`. Same
  * registers, same frame; only the return differs, and so does how the CPU
  * predicts it. RISC-V puts the prediction hint in the register numbers: a
  * `jalr` with rd = x0 and rs1 = ra (x1) or t0 (x5) is a return, which pops
  * the return-address stack, and that stack predicts the caller of *this*
- * side's cfs_switch: always wrong after a switch. With rs1 = t1 (x6) it is
+ * side's cfs_switch: always wrong after a switch. With rs1 = t2 (x7) it is
  * an ordinary indirect jump, predicted by the indirect-branch predictor.
  * (t0 would not do: x5 is the psABI's alternate link register, so `jr t0`
- * also counts as a return.) cfs_switch is the one we keep; cfs_switch_jr
- * exists for the benchmark, as cfs_switch_br does on AArch64.
+ * also counts as a return. t2 rather than t1: x7 is the register of
+ * "software-guarded" jumps in the Zicfilp extension, which need no landing
+ * pad at their target, so this return would survive Zicfilp where AArch64's
+ * `br x30` cannot survive BTI; notes/riscv64.md says more.) cfs_switch is
+ * the one we keep; cfs_switch_jr exists for the benchmark, as cfs_switch_br
+ * does on AArch64.
  * mark = 1 puts the label cfs_switch_new_stack right after the switch.
  */
 .macro SWITCH name, use_jr, mark
@@ -199,14 +203,14 @@ LABEL cfs_switch_new_stack          /* a breakpoint target for walk-throughs */
     ld      s11, 176(sp)
     ld      s0,  192(sp)
 .if \use_jr
-    ld      t1,  200(sp)            /* t1 = where the other side resumes     */
+    ld      t2,  200(sp)            /* t2 = where the other side resumes     */
 .else
     ld      ra,  200(sp)            /* ra = where the other side resumes     */
 .endif
     addi    sp, sp, 208             /* close its frame: sp is back to what   */
     .cfi_def_cfa_offset 0           /* it was before *its* cfs_switch call   */
 .if \use_jr
-    .cfi_register ra, t1            /* the return address is in t1 now       */
+    .cfi_register ra, t2            /* the return address is in t2 now       */
 .else
     .cfi_restore ra                 /* every register is back in itself     */
 .endif
@@ -236,7 +240,7 @@ LABEL cfs_switch_new_stack          /* a breakpoint target for walk-throughs */
     .cfi_restore fs11
     mv      a0, a2                  /* its cfs_switch "returns" our arg      */
 .if \use_jr
-    jr      t1                      /* jump to t1 (indirect-branch predict)  */
+    jr      t2                      /* jump to t2 (indirect-branch predict)  */
 .else
     ret                             /* jr ra: a return (return-stack predict)*/
 .endif
@@ -247,7 +251,7 @@ FUNC_END \name
 /* The switch every chapter uses. It returns with `ret`, as on AArch64. */
 SWITCH cfs_switch, 0, 1
 
-/* The same switch returning with `jr t1`: kept only for the benchmark. */
+/* The same switch returning with `jr t2`: kept only for the benchmark. */
 SWITCH cfs_switch_jr, 1, 0
 
 /*

@@ -14,7 +14,7 @@ void* cfs_switch_br(void** save_sp, void* to_sp, void* arg);     // aarch64: `br
 void* cfs_switch_fpcmp(void** save_sp, void* to_sp, void* arg);  // x86-64: FP loads if different
 void* cfs_switch_ret(void** save_sp, void* to_sp, void* arg);    // x86-64: `ret`
 void* cfs_switch_nofpu(void** save_sp, void* to_sp, void* arg);  // x86-64: no MXCSR/x87
-void* cfs_switch_jr(void** save_sp, void* to_sp, void* arg);     // riscv64: `jr t1`
+void* cfs_switch_jr(void** save_sp, void* to_sp, void* arg);     // riscv64: `jr t2`
 }
 
 namespace {
