@@ -158,7 +158,9 @@ def split_emulator(emulator: str | list[str] | None) -> list[str]:
 
 def lldb_environment() -> dict[str, str]:
     """os.environ, plus what Debian's lldb needs to start its Python quietly
-    (see verified-here.md): PYTHONPATH naming its `lldb` package, and
+    (Debian 12's lldb 14: `lldb -P` names a directory that does not exist,
+    and `script` then fails with "No module named
+    'lldb.embedded_interpreter'"): PYTHONPATH naming its `lldb` package, and
     PYTHONHOME=/usr, because lldb's Python otherwise takes its prefix from
     the first python3 on PATH, which under pyenv or a venv is another Python
     that lacks Debian's modules (`No module named 'six'`)."""

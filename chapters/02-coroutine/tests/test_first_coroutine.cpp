@@ -78,6 +78,6 @@ TEST_CASE("gap: yield outside any coroutine is undefined behaviour, not an error
   // running() is null and yield() writes through it: a crash here (UBSan
   // stops it one step earlier). coroutine.h throws a CoroutineError instead.
   CHECK_FALSE((r.exited && r.code == 0));
-  CHECK(r.err.find("cfs:") == std::string::npos);  // no message of ours
+  CHECK(r.err.find("cfs: ") == std::string::npos);  // no message of ours
 }
 //! [first-gaps]
