@@ -30,6 +30,9 @@ RISC-V 64 needs one more thing before lldb attaches: Debian's lldb 14 has no
 RISC-V ABI plugin and does not know by itself which of qemu's registers is
 pc, sp, fp or ra, so the runner first points it at a file that says so
 (tests/riscv64_target_definition.py, which explains what works with it).
+Under qemu, the runner also adds the target's library directory (qemu's -L
+prefix + /lib) to lldb's target.exec-search-paths, so that lldb finds the
+program's shared libraries and a breakpoint on a libc function resolves.
 
 Command line (python3 only, no packages beyond the standard library):
 
@@ -292,8 +295,18 @@ def split_at_first_stop(script: str, directory: str) -> tuple[str, str]:
     return paths[0], paths[1]
 
 
+def emulator_libraries(emulator: list[str]) -> str | None:
+    """The target's library directory under qemu-user's -L prefix (e.g.
+    /usr/riscv64-linux-gnu/lib), or None."""
+    for flag, value in zip(emulator, emulator[1:]):
+        if flag == "-L":
+            return os.path.join(value, "lib")
+    return None
+
+
 def _lldb_command(lldb: str, program: str, attach: str, arch: str,
-                  script: str | None, batch: bool, rest: str | None = None) -> list[str]:
+                  script: str | None, batch: bool, rest: str | None = None,
+                  libraries: str | None = None) -> list[str]:
     cmd = [lldb]
     if batch:
         # -x: ignore ~/.lldbinit; -b: quit when done; -k: if the program
@@ -301,6 +314,11 @@ def _lldb_command(lldb: str, program: str, attach: str, arch: str,
         cmd += ["-x", "-b", "-k", "thread backtrace all"]
     for line in BEFORE_ATTACH.get(arch, []):
         cmd += ["-o", line]
+    if libraries:
+        # Under qemu, lldb learns the program's shared libraries by the paths
+        # the program sees (/lib/libc.so.6): look for them under -L instead,
+        # so that a breakpoint on a libc function resolves.
+        cmd += ["-o", f"settings append target.exec-search-paths {shlex.quote(libraries)}"]
     cmd += ["-o", f"target create {shlex.quote(program)}", "-o", attach]
     for line in PRELUDE[arch]:
         cmd += ["-o", line]
@@ -359,9 +377,11 @@ def run(lldb: str, emulator, program: str, script: str | None,
                 rest = None
                 if script:
                     script, rest = split_at_first_stop(script, tmp)
-                cmd = _lldb_command(lldb, program, attach, arch, script, batch, rest)
+                cmd = _lldb_command(lldb, program, attach, arch, script, batch, rest,
+                                    emulator_libraries(emulator))
                 return Result("", "", _interactive(cmd, env), None, command_line=cmd)
-            cmd = _lldb_command(lldb, program, attach, arch, script, batch)
+            cmd = _lldb_command(lldb, program, attach, arch, script, batch,
+                                libraries=emulator_libraries(emulator))
 
             lldb_proc = subprocess.Popen(
                 cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

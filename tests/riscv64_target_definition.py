@@ -11,9 +11,11 @@ file describe the registers instead, with those roles ("generic"), through
 the setting plugin.process.gdb-remote.target-definition-file;
 tests/lldb_session.py sets it for riscv64 programs. With it, breakpoints,
 `register read pc sp fp ra arg1`, `thread step-inst`, `memory read`, and
-backtraces through the unwind info (.eh_frame) work. What still does not:
-`disassemble` (lldb 14 has no RISC-V disassembler: "Failed to disassemble
-memory") and anything that needs the ABI to call a function in the program.
+backtraces through the unwind info (.eh_frame) work, and so do expressions
+that read memory (`expression -- *cfs_live_coroutines`). What still does
+not: `disassemble` of the program's own code ("Failed to disassemble
+memory"; the C library's disassembles), and anything that needs the ABI to
+call a function in the program.
 
 The layout is qemu's: general registers 0-31 (x0-x31) then pc (32), 8 bytes
 each, which is also the order and size of qemu's `g` packet (264 bytes).
