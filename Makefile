@@ -44,6 +44,9 @@ help:
 	@echo "                    lldb walk-throughs"
 	@echo "  make test-native | test-aarch64 | test-riscv64 | test-asan"
 	@echo "                    one of those builds only"
+	@echo "  make exercise-NN  build chapter NN's exercises against your code and run"
+	@echo "                    their tests (EX=name: one exercise); they fail, saying"
+	@echo "                    what is missing, until solved"
 	@echo "  make lldb-NN      the chapter's lldb walk-through (batch transcript);"
 	@echo "                    LLDB=interactive stops at its first stop and leaves you"
 	@echo "                    at lldb's prompt; ARCH=aarch64 or riscv64 debugs the"
@@ -76,6 +79,22 @@ test-%: setup
 	cmake --preset $(ARCH) >/dev/null
 	cmake --build --preset $(ARCH) --target ch$*_demo ch$*_tests
 	ctest --preset $(ARCH) -R '^ch$*/'
+
+# --- exercises ---------------------------------------------------------------
+# make exercise-NN [EX=name] [ARCH=...]: the chapter's exercises, built against
+# the starter code you edit in chapters/NN-*/exercises/<name>/; their tests
+# fail, saying what is missing, until you have solved them. (`make test`
+# checks the reference solutions instead.)
+EX ?=
+exercise-%: setup
+	@$(call need_chapter,$*)
+	@$(need_arch)
+	@test -d "$(call chapter_dir,$*)/exercises" || { echo "chapter $* has no exercises with starter code (its README lists its exercises)"; exit 0; }
+	cmake --preset $(ARCH) >/dev/null
+	cmake --build --preset $(ARCH) --target $$(cmake --build --preset $(ARCH) --target help | sed -n 's/^\(ex$*_[A-Za-z0-9_]*\): .*/\1/p' | grep -v '_solution$$' | grep '$(subst -,_,$(EX))' | tr '\n' ' ')
+	@ctest --test-dir build/$(ARCH) -L starter -R '^exercise/$*/$(EX)' --output-on-failure \
+	  && echo "exercise-$*: every test passes: solved" \
+	  || { echo; echo "exercise-$*: not solved yet; the failures above say what the tests expect"; exit 1; }
 
 chapter-%: test-%
 	@echo; echo "=== demo: $(call chapter_dir,$*) ($(ARCH)) ==="

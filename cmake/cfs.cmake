@@ -190,16 +190,96 @@ find_program(CFS_VALGRIND valgrind)
 # a list value (the two entries of CFS_TEST_ENV) splits into bogus property
 # names, and FAIL_REGULAR_EXPRESSION after it is lost.
 function(cfs_discover_doctests target prefix)
+  cmake_parse_arguments(D "" "LABEL" "" ${ARGN})
+  set(label "")
+  if(D_LABEL)
+    set(label "    LABELS \"${D_LABEL}\"\n")
+  endif()
   doctest_discover_tests(${target} TEST_PREFIX "${prefix}/" TEST_LIST ${target}_TESTS)
   set(script "${CMAKE_CURRENT_BINARY_DIR}/${target}_properties.cmake")
   file(WRITE "${script}"
     "foreach(test IN LISTS ${target}_TESTS)\n"
     "  set_tests_properties(\"\${test}\" PROPERTIES\n"
     "    ENVIRONMENT \"${CFS_TEST_ENV}\"\n"
+    "${label}"
     "    # a filter that matches no test case (a `;` split a name) must fail\n"
     "    FAIL_REGULAR_EXPRESSION \"test cases: 0 [|]\")\n"
     "endforeach()\n")
   set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES "${script}")
+endfunction()
+
+# cfs_exercise(NAME name EDIT files... TESTS files... [SOURCES files...]
+#              [LIBRARIES ...] [ARCHS native aarch64 ...])
+#
+# Called from chapters/NN-*/exercises/CMakeLists.txt, for the exercise in
+# exercises/<name>/. EDIT names the files the student edits: the starter
+# versions live in exercises/<name>/, the reference solution's in
+# solutions/<name>/, under the same names. The exercise's TESTS (doctest,
+# in exercises/<name>/, including the edited headers with <>, so that the
+# include path decides which variant they get) are built twice:
+#   exNN_<name>           against the starter files: tests "exercise/NN/<name>/...",
+#                         labelled `starter`: they fail until the exercise is
+#                         solved, so the normal test runs leave them out
+#                         (`make exercise-NN` runs them);
+#   exNN_<name>_solution  against the reference solution: tests
+#                         "solution/NN/<name>/...", run by `make test` on
+#                         every architecture in ARCHS (default: all), so no
+#                         exercise is broken or impossible.
+# SOURCES are the chapter's own files the tests need, relative to the
+# chapter directory. A header in EDIT is found by its name (the directory
+# of the variant comes first on the include path); a source file in EDIT
+# is compiled from that directory.
+function(cfs_exercise)
+  cmake_parse_arguments(E "" "NAME" "EDIT;TESTS;SOURCES;LIBRARIES;ARCHS" ${ARGN})
+  get_filename_component(chapter_dir "${CMAKE_CURRENT_SOURCE_DIR}/.." ABSOLUTE)
+  get_filename_component(chapter "${chapter_dir}" NAME)
+  string(SUBSTRING "${chapter}" 0 2 nn)
+  if(E_ARCHS)
+    set(arch_here "native")
+    if(CMAKE_CROSSCOMPILING)
+      set(arch_here "${CFS_ARCH}")
+    endif()
+    if(NOT arch_here IN_LIST E_ARCHS)
+      return()
+    endif()
+  endif()
+  set(chapter_sources "")
+  foreach(src IN LISTS E_SOURCES)
+    list(APPEND chapter_sources "${chapter_dir}/${src}")
+  endforeach()
+  set(tests "")
+  foreach(t IN LISTS E_TESTS)
+    list(APPEND tests "${chapter_dir}/exercises/${E_NAME}/${t}")
+  endforeach()
+  string(REPLACE "-" "_" id "${E_NAME}")
+  foreach(variant IN ITEMS starter solution)
+    if(variant STREQUAL "starter")
+      set(dir "${chapter_dir}/exercises/${E_NAME}")
+      set(target "ex${nn}_${id}")
+      set(prefix "exercise/${nn}/${E_NAME}")
+      set(label "starter")
+    else()
+      set(dir "${chapter_dir}/solutions/${E_NAME}")
+      set(target "ex${nn}_${id}_solution")
+      set(prefix "solution/${nn}/${E_NAME}")
+      set(label "")
+    endif()
+    set(edited "")
+    foreach(f IN LISTS E_EDIT)
+      if(NOT f MATCHES "\\.(h|hpp)$")
+        list(APPEND edited "${dir}/${f}")
+      endif()
+    endforeach()
+    add_executable(${target} ${tests} ${edited} ${chapter_sources})
+    target_include_directories(${target} BEFORE PRIVATE "${dir}")
+    target_include_directories(${target} PRIVATE "${chapter_dir}")
+    target_link_libraries(${target} PRIVATE cfs_asm cfs_asm_testing cfs_test_main ${E_LIBRARIES})
+    if(label)
+      cfs_discover_doctests(${target} "${prefix}" LABEL ${label})
+    else()
+      cfs_discover_doctests(${target} "${prefix}")
+    endif()
+  endforeach()
 endfunction()
 
 # cfs_chapter(NUMBER nn [SOURCES ...] DEMO file TESTS files... [BENCH files...]

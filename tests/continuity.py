@@ -11,6 +11,9 @@ Rules, for each chapter N after the first, against chapter N-1:
      heading that contains "What changed", written as `path` (in backticks,
      relative to the chapter directory);
   3. chapter N's README.md has such a heading at all.
+A chapter's exercises/ and solutions/ directories are its own: they are
+never carried into the next chapter, and are left out of the comparison
+(each exercise is built against the chapter it belongs to).
 `make diff-NN` shows the same differences as a unified diff.
 """
 import os
@@ -19,13 +22,16 @@ import sys
 import tempfile
 
 IGNORED_DIRS = {"__pycache__", ".pytest_cache"}
+CHAPTER_OWN_DIRS = {"exercises", "solutions"}  # per chapter, not carried forward
 
 
 def chapter_files(chapter_dir):
     """All files below chapter_dir, as paths relative to it."""
     found = []
     for dirpath, dirnames, filenames in os.walk(chapter_dir):
-        dirnames[:] = sorted(d for d in dirnames if d not in IGNORED_DIRS)
+        top = os.path.normpath(dirpath) == os.path.normpath(chapter_dir)
+        dirnames[:] = sorted(d for d in dirnames if d not in IGNORED_DIRS
+                             and not (top and d in CHAPTER_OWN_DIRS))
         for name in sorted(filenames):
             full = os.path.join(dirpath, name)
             found.append(os.path.relpath(full, chapter_dir))
@@ -105,6 +111,13 @@ def self_test():
           "02-b/x.cpp": "int x = 1;\n", "02-b/t/y.h": "y\n"}, ["x.cpp differs"]),
         ("no What changed heading", {**base, "02-b/README.md": "# Two\n",
           "02-b/x.cpp": "int x;\n", "02-b/t/y.h": "y\n"}, ["no 'What changed'"]),
+        ("exercises and solutions stay in their chapter", {**base,
+          "01-a/exercises/e/start.h": "todo\n", "01-a/solutions/e/start.h": "done\n",
+          "02-b/README.md": "## What changed\n", "02-b/x.cpp": "int x;\n", "02-b/t/y.h": "y\n"}, []),
+        ("a file named like them deeper down is compared", {**base,
+          "01-a/t/exercises/z.h": "z\n",
+          "02-b/README.md": "## What changed\n", "02-b/x.cpp": "int x;\n", "02-b/t/y.h": "y\n"},
+         ["drops t/exercises/z.h"]),
     ]
     failures = 0
     for name, tree, expected in cases:

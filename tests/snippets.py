@@ -16,6 +16,7 @@ region's name in brackets, as a comment of its own:
 
     //! [name]       C++ (and any //-comment language)
     /* [name] */     assembly, outside comments
+    #! [name]        Python
      * [name]        inside a /* ... */ block comment, e.g. a stack picture:
                      the quote leaves out the " * " prefix of each line
 
@@ -57,10 +58,13 @@ class SnippetError(Exception):
     pass
 
 
-def region_marker_kind(line: str, name: str) -> str | None:
-    """'line' for `//! [name]` or `/* [name] */`, 'block' for ` * [name]`
-    inside a block comment, None if the line is not a marker of `name`."""
+def region_marker_kind(line: str, name: str, python: bool = False) -> str | None:
+    """'line' for `//! [name]` or `/* [name] */` (in Python, `#! [name]`),
+    'block' for ` * [name]` inside a block comment, None if the line is not
+    a marker of `name`."""
     n = re.escape(name)
+    if python:
+        return "line" if re.match(rf"^\s*#!?\s*\[{n}\]\s*$", line) else None
     if re.match(rf"^\s*(//!?\s*\[{n}\]|/\*\s*\[{n}\]\s*\*/)\s*$", line):
         return "line"
     if re.match(rf"^\s*\*\s*\[{n}\]\s*$", line):
@@ -79,10 +83,11 @@ def extract(root: str, path: str, name: str) -> tuple[list[str], str]:
     with open(full, encoding="utf-8") as f:
         lines = f.read().splitlines()
     marks = [(i, kind) for i, line in enumerate(lines)
-             if (kind := region_marker_kind(line, name))]
+             if (kind := region_marker_kind(line, name, python=suffix == ".py"))]
     if not marks:
         raise SnippetError(f"{path}: no region [{name}] (marker lines: "
-                           f"//! [{name}], /* [{name}] */ or ' * [{name}]')")
+                           f"//! [{name}], /* [{name}] */ or ' * [{name}]'; #! [{name}] "
+                           f"in Python)")
     if len(marks) != 2:
         raise SnippetError(f"{path}: region [{name}] has {len(marks)} marker lines "
                            f"(lines {', '.join(str(i + 1) for i, _ in marks)}), expected 2")
@@ -228,6 +233,8 @@ SELF_TEST_SOURCES = {
                "void h() {\n  //! [inner]\n  return;\n  //! [inner]\n}\n//! [once]\n",
     "src/s.S": "/*\n * [picture]\n *   +----+\n *   | x  |\n *\n * [picture]\n */\n"
                "/* [code] */\n    ret              /* back */\n/* [code] */\n",
+    "src/c.py": "def f(x):\n    #! [check]\n    if x:\n        return 1\n    #! [check]\n"
+                "    return 0\n//! [wrong]\n//! [wrong]\n",  # C++ markers: not in Python
 }
 
 
@@ -246,6 +253,7 @@ def self_test() -> int:
             "1. item:\n\n   <!-- snippet: src/a.h#inner -->\n   ```cpp\n   return;\n   ```\n\n"
             "<!-- snippet: src/s.S#picture -->\n```text\n+----+\n| x  |\n```\n\n"
             "<!-- snippet: src/s.S#code -->\n```asm\nret              /* back */\n```\n\n"
+            "<!-- snippet: src/c.py#check -->\n```python\nif x:\n    return 1\n```\n\n"
             "````md\n<!-- snippet: nowhere#x -->\n```\nnot a quote: inside a fence\n```\n````\n")
     cases = [
         ("quotes that match their regions", good, []),
@@ -256,6 +264,8 @@ def self_test() -> int:
         ("a wrong language tag", good.replace("```asm", "```cpp"), ["tagged 'cpp', expected 'asm'"]),
         ("a missing file", good.replace("src/a.h#api", "src/gone.h#api"), ["no such file"]),
         ("a missing region", good.replace("src/a.h#api", "src/a.h#nothere"), ["no region [nothere]"]),
+        ("a C++ marker in Python", good.replace("src/c.py#check", "src/c.py#wrong"),
+         ["no region [wrong]"]),
         ("a region with one marker", good.replace("src/a.h#api", "src/a.h#once"),
          ["1 marker lines"]),
         ("a marker without a block", good.replace("```cpp\nint f", "\nint f"), ["must be followed"]),
@@ -276,7 +286,7 @@ def self_test() -> int:
     problems, count, again = run(root, update=False)
     with open(os.path.join(root, "doc/README.md"), encoding="utf-8") as f:
         repaired = f.read() == good
-    ok = rewritten == 2 and not problems and count == 4 and again == 0 and repaired
+    ok = rewritten == 2 and not problems and count == 5 and again == 0 and repaired
     print(f"{'ok  ' if ok else 'FAIL'} --update rewrites the 2 stale quotes and leaves the rest "
           f"byte for byte: rewrote {rewritten}, then {len(problems)} problem(s)")
     failures += not ok

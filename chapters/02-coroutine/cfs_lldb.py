@@ -167,7 +167,10 @@ def describe(target, pc):
     """`function + offset at file:line` for a return address. The call
     itself is the instruction before pc, so look up pc - 1 (as debuggers
     do): after a call that never returns, pc may already be the next
-    function's first instruction."""
+    function's first instruction. A zero return address (what a stale or
+    damaged frame may hold) is no address at all: "?"."""
+    if pc == 0:
+        return "?"
     address = target.ResolveLoadAddress(pc - 1)
     context = target.ResolveSymbolContextForAddress(address, lldb.eSymbolContextEverything)
     function, symbol = context.GetFunction(), context.GetSymbol()
