@@ -10,6 +10,15 @@ set(CMAKE_C_COMPILER riscv64-linux-gnu-gcc)
 set(CMAKE_CXX_COMPILER riscv64-linux-gnu-g++)
 set(CMAKE_ASM_COMPILER riscv64-linux-gnu-gcc)
 
+# RV64G, not the compiler's default RV64GC: no compressed (2-byte)
+# instructions in our code. lldb 14 (Debian 12's) cannot disassemble them,
+# and the walk-throughs and tests/lldb_step_switch.py read our code through
+# its disassembler. The C library stays RV64GC; both run on any RV64GC core
+# and under qemu. (notes/riscv64.md, "Tools on this port".)
+set(CMAKE_C_FLAGS_INIT "-march=rv64g -mabi=lp64d")
+set(CMAKE_CXX_FLAGS_INIT "-march=rv64g -mabi=lp64d")
+set(CMAKE_ASM_FLAGS_INIT "-march=rv64g -mabi=lp64d")
+
 # -L: where qemu finds the RISC-V dynamic loader and libraries.
 set(CMAKE_CROSSCOMPILING_EMULATOR qemu-riscv64 -L /usr/riscv64-linux-gnu)
 

@@ -13,9 +13,10 @@ tests/lldb_session.py sets it for riscv64 programs. With it, breakpoints,
 `register read pc sp fp ra arg1`, `thread step-inst`, `memory read`, and
 backtraces through the unwind info (.eh_frame) work, and so do expressions
 that read memory (`expression -- *cfs_live_coroutines`). What still does
-not: `disassemble` of the program's own code ("Failed to disassemble
-memory"; the C library's disassembles), and anything that needs the ABI to
-call a function in the program.
+not: anything that needs the ABI to call a function in the program, and
+disassembling compressed (2-byte) instructions, which lldb 14 cannot do at
+all; the riscv64 build leaves them out of our code (-march=rv64g in
+cmake/riscv64-linux-gnu.cmake).
 
 The layout is qemu's: general registers 0-31 (x0-x31) then pc (32), 8 bytes
 each, which is also the order and size of qemu's `g` packet (264 bytes).

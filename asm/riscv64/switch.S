@@ -79,11 +79,12 @@
  * is right before and after sp moves: a debugger stopped anywhere in
  * cfs_switch sees the frame of whichever stack sp points at.
  *
- * Compressed instructions: Debian's toolchain targets RV64GC, so the
- * assembler may encode `ld`, `sd`, `mv`, `ret` and the like in 2 bytes
- * (the C extension) instead of 4. Nothing here depends on an instruction's
- * size except the nop of cfs_trampoline, which is kept at 4 bytes on
- * purpose (see there).
+ * Compressed instructions: for RV64GC (Debian's default) the assembler
+ * may encode `ld`, `sd`, `mv`, `ret` and the like in 2 bytes (the C
+ * extension) instead of 4; this repository's build asks for RV64G, so that
+ * lldb 14 can disassemble it (cmake/riscv64-linux-gnu.cmake). Nothing here
+ * depends on an instruction's size except the nop of cfs_trampoline, which
+ * is kept at 4 bytes on purpose (see there).
  */
 #include "../asm_macros.h"
 
