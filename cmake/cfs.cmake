@@ -282,8 +282,9 @@ function(cfs_exercise)
   endforeach()
 endfunction()
 
-# cfs_chapter(NUMBER nn [SOURCES ...] DEMO file TESTS files... [BENCH files...]
-#             [WALKTHROUGH_CHECK script.py] [VALGRIND_EXCLUDE patterns...])
+# cfs_chapter(NUMBER nn [SOURCES ...] [LIBRARIES ...] DEMO file TESTS files...
+#             [BENCH files...] [WALKTHROUGH_CHECK script.py]
+#             [VALGRIND_EXCLUDE patterns...])
 #
 # Defines chNN_demo, chNN_tests (doctest; every test name starts "chNN/"),
 # one chNN_bench_<name> per bench/bench_<name>.cpp when Google Benchmark is
@@ -292,16 +293,17 @@ endfunction()
 # cases matching VALGRIND_EXCLUDE: doctest wildcards, for tests about limits
 # that valgrind itself replaces, each with its reason at the call).
 function(cfs_chapter)
-  cmake_parse_arguments(C "" "NUMBER;DEMO;WALKTHROUGH_CHECK" "SOURCES;TESTS;BENCH;VALGRIND_EXCLUDE" ${ARGN})
+  cmake_parse_arguments(C "" "NUMBER;DEMO;WALKTHROUGH_CHECK"
+                        "SOURCES;LIBRARIES;TESTS;BENCH;VALGRIND_EXCLUDE" ${ARGN})
   set(ch "ch${C_NUMBER}")
 
   add_executable(${ch}_demo ${C_DEMO} ${C_SOURCES})
-  target_link_libraries(${ch}_demo PRIVATE cfs_asm cfs_asm_testing)
+  target_link_libraries(${ch}_demo PRIVATE cfs_asm cfs_asm_testing ${C_LIBRARIES})
   add_test(NAME ${ch}/demo COMMAND ${ch}_demo)
   set_tests_properties(${ch}/demo PROPERTIES ENVIRONMENT "${CFS_TEST_ENV}")
 
   add_executable(${ch}_tests ${C_TESTS} ${C_SOURCES})
-  target_link_libraries(${ch}_tests PRIVATE cfs_asm cfs_asm_testing cfs_test_main)
+  target_link_libraries(${ch}_tests PRIVATE cfs_asm cfs_asm_testing cfs_test_main ${C_LIBRARIES})
   cfs_discover_doctests(${ch}_tests "${ch}")
 
   if(benchmark_FOUND AND Boost_FOUND)
@@ -309,7 +311,8 @@ function(cfs_chapter)
       get_filename_component(name "${bench}" NAME_WE)
       string(REGEX REPLACE "^bench_" "" name "${name}")
       add_executable(${ch}_bench_${name} ${bench} ${C_SOURCES})
-      target_link_libraries(${ch}_bench_${name} PRIVATE cfs_asm benchmark::benchmark Boost::context)
+      target_link_libraries(${ch}_bench_${name} PRIVATE cfs_asm benchmark::benchmark Boost::context
+                                                        ${C_LIBRARIES})
     endforeach()
   endif()
 
