@@ -3,6 +3,7 @@
 # Everything goes through CMake presets (CMakePresets.json):
 #   native  - this machine, debug, plus the cross-chapter tests
 #   aarch64 - AArch64 Linux, cross-compiled, run under qemu-aarch64
+#   riscv64 - RISC-V 64 Linux, cross-compiled, run under qemu-riscv64
 #   asan    - this machine with AddressSanitizer + UBSan
 #   release - optimised, for benchmarks
 # Every target first runs cmake/setup.sh, which installs what is missing.
@@ -17,15 +18,18 @@ chapter_numbers = $(foreach d,$(wildcard chapters/[0-9][0-9]-*),$(firstword $(su
 # A recipe's first line for chapter NN: stop with a plain message if there is none.
 need_chapter = test -n "$(call chapter_dir,$(1))" || { echo "no chapter $(1): the chapters are $(chapter_numbers)"; exit 1; }
 
-# ARCH picks the build for the per-chapter targets: native (this machine) or
-# aarch64 (cross-compiled, run under qemu-aarch64; the CMake preset of that name).
+# ARCH picks the build for the per-chapter targets: native (this machine),
+# aarch64 or riscv64 (cross-compiled, run under qemu-aarch64 or qemu-riscv64;
+# the CMake presets of those names).
 ARCH ?= native
-QEMU := qemu-aarch64 -L /usr/aarch64-linux-gnu
-need_arch = case "$(ARCH)" in native|aarch64) ;; *) echo "ARCH=$(ARCH): use ARCH=native (this machine) or ARCH=aarch64 (cross-compiled, run under qemu)"; exit 1;; esac
-# How to run a program of that build: directly, or under qemu.
-run_on_arch = $(if $(filter aarch64,$(ARCH)),$(QEMU) ,)
+CROSS_ARCHS := aarch64 riscv64
+need_arch = case "$(ARCH)" in native|aarch64|riscv64) ;; *) echo "ARCH=$(ARCH): use ARCH=native (this machine), ARCH=aarch64 or ARCH=riscv64 (cross-compiled, run under qemu)"; exit 1;; esac
+# How to run a program of that build: directly, or under qemu-$(ARCH) with
+# the target's loader and libraries (-L /usr/<arch>-linux-gnu).
+qemu_for = qemu-$(1) -L /usr/$(1)-linux-gnu
+run_on_arch = $(if $(filter $(CROSS_ARCHS),$(ARCH)),$(call qemu_for,$(ARCH)) ,)
 
-.PHONY: help setup test test-native test-aarch64 test-asan docs snippets clean
+.PHONY: help setup test test-native test-aarch64 test-riscv64 test-asan docs snippets clean
 
 help:
 	@echo "coroutines-from-scratch: stackful coroutines from a raw context switch up"
@@ -33,16 +37,20 @@ help:
 	@echo
 	@echo "  make chapter-NN   set up, build chapter NN, run its tests and its demo"
 	@echo "  make test-NN      the same without the demo: chapter NN's tests only"
-	@echo "                    (both take ARCH=aarch64: that chapter, cross-built, under qemu)"
-	@echo "  make test         every chapter: native + AArch64 (qemu) + ASan/UBSan,"
-	@echo "                    docs, Mach-O assembly check, continuity, lldb walk-throughs"
-	@echo "  make test-native | test-aarch64 | test-asan   one of those builds only"
+	@echo "                    (both take ARCH=aarch64 or ARCH=riscv64: that chapter,"
+	@echo "                    cross-built, under qemu)"
+	@echo "  make test         every chapter: native + AArch64 (qemu) + RISC-V 64 (qemu)"
+	@echo "                    + ASan/UBSan, docs, Mach-O assembly check, continuity,"
+	@echo "                    lldb walk-throughs"
+	@echo "  make test-native | test-aarch64 | test-riscv64 | test-asan"
+	@echo "                    one of those builds only"
 	@echo "  make exercise-NN  build chapter NN's exercises against your code and run"
 	@echo "                    their tests (EX=name: one exercise); they fail, saying"
 	@echo "                    what is missing, until solved"
 	@echo "  make lldb-NN      the chapter's lldb walk-through (batch transcript);"
 	@echo "                    LLDB=interactive stops at its first stop and leaves you"
-	@echo "                    at lldb's prompt; ARCH=aarch64 debugs the qemu build"
+	@echo "                    at lldb's prompt; ARCH=aarch64 or riscv64 debugs the"
+	@echo "                    qemu build"
 	@echo "  make bench-NN     the chapter's benchmark (release build), with ratios"
 	@echo "  make diff-NN      diff of chapter NN-1's directory and chapter NN's (the"
 	@echo "                    switch itself lives in asm/, shared, so no diff shows it)"
@@ -99,14 +107,18 @@ test-native: build-native
 test-aarch64: build-aarch64
 	ctest --preset aarch64
 
+test-riscv64: build-riscv64
+	ctest --preset riscv64
+
 test-asan: build-asan
 	ctest --preset asan
 
 test: setup
 	$(MAKE) --no-print-directory test-native
 	$(MAKE) --no-print-directory test-aarch64
+	$(MAKE) --no-print-directory test-riscv64
 	$(MAKE) --no-print-directory test-asan
-	@echo; echo "make test: native, aarch64 (qemu) and asan builds all passed"
+	@echo; echo "make test: native, aarch64 (qemu), riscv64 (qemu) and asan builds all passed"
 
 # --- reader's tools ---------------------------------------------------------
 # LLDB=interactive: tests/lldb_session.py sources the walk-through up to its
@@ -119,7 +131,7 @@ lldb-%: setup
 	cmake --preset $(ARCH) >/dev/null
 	cmake --build --preset $(ARCH) --target ch$*_demo
 	python3 tests/lldb_session.py --lldb lldb \
-	  --emulator="$(if $(filter aarch64,$(ARCH)),qemu-aarch64;-L;/usr/aarch64-linux-gnu,)" \
+	  --emulator="$(if $(filter $(CROSS_ARCHS),$(ARCH)),qemu-$(ARCH);-L;/usr/$(ARCH)-linux-gnu,)" \
 	  --program build/$(ARCH)/$(call chapter_dir,$*)/ch$*_demo \
 	  --script $(call chapter_dir,$*)/walkthrough.lldb $(if $(filter batch,$(LLDB)),--batch,)
 

@@ -14,8 +14,10 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(aarch64|arm64|ARM64)$")
   set(CFS_ARCH aarch64)
 elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
   set(CFS_ARCH x86_64)
+elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "^riscv64$")
+  set(CFS_ARCH riscv64)  # Linux only (ELF): the capstone port
 else()
-  message(FATAL_ERROR "cfs: no context switch for '${CMAKE_SYSTEM_PROCESSOR}' (AArch64 and x86-64 only)")
+  message(FATAL_ERROR "cfs: no context switch for '${CMAKE_SYSTEM_PROCESSOR}' (AArch64, x86-64 and RISC-V 64 only)")
 endif()
 
 # Debug unless told otherwise: the walk-throughs need debug information.
@@ -44,9 +46,47 @@ target_compile_options(cfs_flags INTERFACE
 # GCC on AArch64 assumes a 64 KiB guard unless told; ours is one page, and
 # 12 (4 KiB, the smallest page) is the value that is right for every page
 # size.
+#
+# Accepting the flag is not the same as probing: GCC 12 and clang 14 take
+# -fstack-clash-protection for riscv64 without a word and emit no probe at
+# all (a big frame is one `add sp, sp, t0`). So we also compile a big frame
+# with and without the flag: when the two come out the same, this compiler
+# cannot protect this target, and the build says so to the code
+# (CFS_NO_STACK_CLASH_PROTECTION: chapter 02's big-frame test then shows
+# what that means) and to whoever configures it.
 include(CheckCXXCompilerFlag)
 check_cxx_compiler_flag(-fstack-clash-protection CFS_HAVE_STACK_CLASH_PROTECTION)
-if(CFS_HAVE_STACK_CLASH_PROTECTION)
+if(CFS_HAVE_STACK_CLASH_PROTECTION AND NOT DEFINED CACHE{CFS_STACK_CLASH_PROBES})
+  set(_probe_src "${CMAKE_BINARY_DIR}/cfs_stack_clash_probe.cpp")
+  file(WRITE "${_probe_src}"
+    "void cfs_use(volatile char*);\n"
+    "void cfs_big_frame() { volatile char big[80 * 1024]; cfs_use(big); }\n")
+  foreach(_variant IN ITEMS with without)
+    set(_flag "")
+    if(_variant STREQUAL "with")
+      set(_flag -fstack-clash-protection)
+    endif()
+    execute_process(
+      COMMAND ${CMAKE_CXX_COMPILER} ${CMAKE_CXX_COMPILER_ARG1} ${_flag} -O2 -S -o - "${_probe_src}"
+      OUTPUT_VARIABLE _asm_${_variant} ERROR_VARIABLE _err RESULT_VARIABLE _rc)
+    if(NOT _rc EQUAL 0)
+      message(FATAL_ERROR "cfs: compiling ${_probe_src} failed: ${_err}")
+    endif()
+  endforeach()
+  if(_asm_with STREQUAL _asm_without)
+    set(CFS_STACK_CLASH_PROBES OFF CACHE INTERNAL "")
+  else()
+    set(CFS_STACK_CLASH_PROBES ON CACHE INTERNAL "")
+  endif()
+endif()
+if(CFS_HAVE_STACK_CLASH_PROTECTION AND NOT CFS_STACK_CLASH_PROBES)
+  message(STATUS "cfs: ${CMAKE_CXX_COMPILER_ID} ${CMAKE_CXX_COMPILER_VERSION} accepts "
+                 "-fstack-clash-protection for ${CFS_ARCH} but emits no probes: a frame bigger "
+                 "than a page can step over a coroutine's guard page in this build")
+endif()
+if(NOT CFS_HAVE_STACK_CLASH_PROTECTION OR NOT CFS_STACK_CLASH_PROBES)
+  target_compile_definitions(cfs_flags INTERFACE CFS_NO_STACK_CLASH_PROTECTION)
+else()
   target_compile_options(cfs_flags INTERFACE $<$<COMPILE_LANGUAGE:C,CXX>:-fstack-clash-protection>)
   if(CFS_ARCH STREQUAL "aarch64" AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
     target_compile_options(cfs_flags INTERFACE
@@ -73,6 +113,20 @@ add_library(cfs_asm_testing STATIC
   "${CFS_ROOT}/asm/${CFS_ARCH}/stack_demo.S"
   "${CFS_ROOT}/asm/${CFS_ARCH}/probe.S")
 target_link_libraries(cfs_asm_testing PUBLIC cfs_flags)
+# RISC-V: binutils (2.40 and later) marks where code starts, and where the
+# instruction set changes, with local "mapping symbols" named $x<ISA string>
+# (`$xrv64i2p1_m2p0_...`). lldb 14 knows such symbols only on Arm; on
+# RISC-V it takes them for function names, so a breakpoint on cfs_switch
+# says `where = $xrv64i2p1...`. Compiled code is named by its debug
+# information anyway; the assembly has none, so we strip the mapping
+# symbols from these two libraries (they mark nothing a linker needs).
+if(CFS_ARCH STREQUAL "riscv64")
+  foreach(_lib IN ITEMS cfs_asm cfs_asm_testing)
+    add_custom_command(TARGET ${_lib} POST_BUILD
+      COMMAND "${CMAKE_OBJCOPY}" --wildcard "--strip-symbol=$x*" "$<TARGET_FILE:${_lib}>"
+      VERBATIM)
+  endforeach()
+endif()
 
 # --- doctest (Debian doctest-dev, Homebrew doctest) -----------------------
 find_package(doctest REQUIRED)

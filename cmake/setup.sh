@@ -14,6 +14,7 @@ debian_packages=(
   libbenchmark-dev                             # benchmarks (Google Benchmark)
   libboost-context-dev libboost-coroutine-dev  # the peers we measure against
   g++-aarch64-linux-gnu qemu-user              # AArch64: cross-compile, run
+  g++-riscv64-linux-gnu                        # RISC-V 64: cross-compile (run: qemu-user)
   lldb python3-lldb-14                         # walk-throughs
   clang llvm                                   # Mach-O assembly check (llvm-nm)
   doxygen graphviz                             # the documentation site

@@ -16,14 +16,23 @@ run and an emulated one, so this runner does it, then sources the file.
 
 The prelude defines two command aliases whose definition depends on the
 architecture (read from the program's ELF or Mach-O header), so that the
-walk-throughs themselves stay the same on both:
+walk-throughs themselves stay the same on all of them:
 
   return-address   at a function's first instruction, where the call will
-                   return to: AArch64 keeps it in lr (x30), x86-64's `call`
-                   pushed it at [sp].
+                   return to: AArch64 keeps it in lr (x30), RISC-V in ra,
+                   x86-64's `call` pushed it at [sp].
   saved-frame      the frame cfs_switch saves, read at sp, one 8-byte slot a
-                   line, symbolised: 20 slots on AArch64, 8 on x86-64 (see
-                   asm/<arch>/switch.S). Its last slot is the return address.
+                   line, symbolised: 20 slots on AArch64, 8 on x86-64, 26 on
+                   RISC-V 64 (see asm/<arch>/switch.S). Its last slot is the
+                   return address.
+
+RISC-V 64 needs one more thing before lldb attaches: Debian's lldb 14 has no
+RISC-V ABI plugin and does not know by itself which of qemu's registers is
+pc, sp, fp or ra, so the runner first points it at a file that says so
+(tests/riscv64_target_definition.py, which explains what works with it).
+Under qemu, the runner also adds the target's library directory (qemu's -L
+prefix + /lib) to lldb's target.exec-search-paths, so that lldb finds the
+program's shared libraries and a breakpoint on a libc function resolves.
 
 Command line (python3 only, no packages beyond the standard library):
 
@@ -92,6 +101,20 @@ PRELUDE = {
         "command alias return-address register read lr",
         "command alias saved-frame memory read --size 8 --format A --count 20 $sp",
     ],
+    "riscv64": [
+        "command alias return-address register read ra",
+        "command alias saved-frame memory read --size 8 --format A --count 26 $sp",
+    ],
+}
+
+# Settings that must be in place before lldb attaches, per architecture.
+TARGET_DEFINITION = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                 "riscv64_target_definition.py")
+BEFORE_ATTACH = {
+    "riscv64": [
+        "settings set plugin.process.gdb-remote.target-definition-file "
+        + shlex.quote(TARGET_DEFINITION),
+    ],
 }
 
 
@@ -106,13 +129,16 @@ class Result:
 
 
 def architecture(program: str) -> str:
-    """'x86_64' or 'aarch64', from the executable's ELF or Mach-O header."""
+    """'x86_64', 'aarch64' or 'riscv64', from the executable's ELF or
+    Mach-O header."""
     with open(program, "rb") as f:
         head = f.read(20)
     if head[:4] == b"\x7fELF":
         byteorder = "little" if head[5] == 1 else "big"
         machine = int.from_bytes(head[18:20], byteorder)
         names = {0x3E: "x86_64", 0xB7: "aarch64"}
+        if head[4] == 2:  # ELFCLASS64: EM_RISCV names RV32 and RV64 alike
+            names[0xF3] = "riscv64"
     elif head[:4] == b"\xcf\xfa\xed\xfe":  # 64-bit Mach-O, little-endian
         machine = int.from_bytes(head[4:8], "little")
         names = {0x01000007: "x86_64", 0x0100000C: "aarch64"}
@@ -269,13 +295,30 @@ def split_at_first_stop(script: str, directory: str) -> tuple[str, str]:
     return paths[0], paths[1]
 
 
+def emulator_libraries(emulator: list[str]) -> str | None:
+    """The target's library directory under qemu-user's -L prefix (e.g.
+    /usr/riscv64-linux-gnu/lib), or None."""
+    for flag, value in zip(emulator, emulator[1:]):
+        if flag == "-L":
+            return os.path.join(value, "lib")
+    return None
+
+
 def _lldb_command(lldb: str, program: str, attach: str, arch: str,
-                  script: str | None, batch: bool, rest: str | None = None) -> list[str]:
+                  script: str | None, batch: bool, rest: str | None = None,
+                  libraries: str | None = None) -> list[str]:
     cmd = [lldb]
     if batch:
         # -x: ignore ~/.lldbinit; -b: quit when done; -k: if the program
         # crashes, show where before quitting.
         cmd += ["-x", "-b", "-k", "thread backtrace all"]
+    for line in BEFORE_ATTACH.get(arch, []):
+        cmd += ["-o", line]
+    if libraries:
+        # Under qemu, lldb learns the program's shared libraries by the paths
+        # the program sees (/lib/libc.so.6): look for them under -L instead,
+        # so that a breakpoint on a libc function resolves.
+        cmd += ["-o", f"settings append target.exec-search-paths {shlex.quote(libraries)}"]
     cmd += ["-o", f"target create {shlex.quote(program)}", "-o", attach]
     for line in PRELUDE[arch]:
         cmd += ["-o", line]
@@ -334,9 +377,11 @@ def run(lldb: str, emulator, program: str, script: str | None,
                 rest = None
                 if script:
                     script, rest = split_at_first_stop(script, tmp)
-                cmd = _lldb_command(lldb, program, attach, arch, script, batch, rest)
+                cmd = _lldb_command(lldb, program, attach, arch, script, batch, rest,
+                                    emulator_libraries(emulator))
                 return Result("", "", _interactive(cmd, env), None, command_line=cmd)
-            cmd = _lldb_command(lldb, program, attach, arch, script, batch)
+            cmd = _lldb_command(lldb, program, attach, arch, script, batch,
+                                libraries=emulator_libraries(emulator))
 
             lldb_proc = subprocess.Popen(
                 cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

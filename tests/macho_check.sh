@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tests/macho_check.sh OUTDIR: assemble every file in asm/ for macOS (Mach-O)
-# and for Linux (ELF) with clang, and check the exported symbol names:
+# and for Linux (ELF) with clang (RISC-V 64: ELF only), and check the
+# exported symbol names:
 # `_cfs_switch` on Mach-O, `cfs_switch` on ELF. macOS itself is not run here;
 # this proves only that the one source per architecture serves both formats.
 # The AArch64 files are assembled a second time with -mbranch-protection=
@@ -51,6 +52,11 @@ done
 for src in "$root"/asm/x86_64/*.S; do
   check x86_64-apple-macos11 "$src" "Mach-O 64-bit x86_64" _
   check x86_64-linux-gnu "$src" "ELF 64-bit LSB relocatable, x86-64" ""
+done
+# RISC-V 64 is ELF only (no Mach-O for it), but the same source must also
+# assemble with clang, as the other two do, not with GNU as alone.
+for src in "$root"/asm/riscv64/*.S; do
+  check riscv64-linux-gnu "$src" "ELF 64-bit LSB relocatable, UCB RISC-V" ""
 done
 # The switch itself must be there on every target.
 for obj in "$out"/*switch*.o; do

@@ -60,6 +60,12 @@ inline constexpr int kSavedFrameBytes = 64;
 inline constexpr int kReturnAddressSlot = 7;    // at +56
 inline constexpr int kFramePointerSlot = 6;     // rbp at +48
 inline constexpr int kTrampolineNopBytes = 1;   // the one-byte nop (0x90)
+#elif defined(__riscv) && __riscv_xlen == 64
+inline constexpr std::uint64_t kProbeAllRegisters = (1u << 24) - 1;  // s0-s11, fs0-fs11
+inline constexpr int kSavedFrameBytes = 208;
+inline constexpr int kReturnAddressSlot = 25;   // ra at +200
+inline constexpr int kFramePointerSlot = 24;    // s0 at +192
+inline constexpr int kTrampolineNopBytes = 4;   // a 4-byte nop, never the 2-byte c.nop
 #else
-#error "cfs supports AArch64 and x86-64 only"
+#error "cfs supports AArch64, x86-64 and RISC-V 64 only"
 #endif

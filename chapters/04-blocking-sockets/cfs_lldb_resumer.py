@@ -41,7 +41,9 @@ def resumer_lines(target, process):
     by_record = {c.record: c for c in coroutines}
     resumer = by_record.get(coroutine.resumer)  # None: the thread's own stack
     sp = cfs_lldb.read_pointer(process, coroutine.resumer_sp_at)
-    fp_offset, ra_offset = cfs_lldb.SAVED_FP_RA[cfs_lldb.architecture(target)]
+    arch = cfs_lldb.architecture(target)
+    fp_offset, ra_offset = cfs_lldb.SAVED_FP_RA[arch]
+    record_at = cfs_lldb.FRAME_RECORD_AT[arch]  # where fp's frame record lies
     fp = cfs_lldb.read_pointer(process, sp + fp_offset)
     pc = cfs_lldb.read_pointer(process, sp + ra_offset)
     where = ("the thread's own stack" if resumer is None else
@@ -59,13 +61,14 @@ def resumer_lines(target, process):
         if fp == 0:
             lines.append("  (fp = 0: the end of the chain)")
             break
-        inside = (resumer.stack_lo <= fp < resumer.stack_hi if resumer is not None
-                  else sp <= fp < sp + THREAD_STACK_LIMIT)
+        record = fp + record_at
+        inside = (resumer.stack_lo <= record < resumer.stack_hi if resumer is not None
+                  else sp <= record < sp + THREAD_STACK_LIMIT)
         if not inside:
             lines.append(f"  (fp = {fp:#x} is outside the resumer's stack: stop)")
             break
-        caller_fp = cfs_lldb.read_pointer(process, fp)
-        pc = cfs_lldb.read_pointer(process, fp + 8)
+        caller_fp = cfs_lldb.read_pointer(process, record)
+        pc = cfs_lldb.read_pointer(process, record + 8)
         if caller_fp != 0 and caller_fp <= fp:
             lines.append(f"  (next fp {caller_fp:#x} is not above {fp:#x}: stop)")
             break

@@ -5,7 +5,7 @@ stack in lldb and checks the backtrace after every instruction.
 The program is first_switch.cpp: main calls cfs_prepare, then cfs_switch onto
 the new stack, where cfs_trampoline calls first_entry. lldb stops main right
 after cfs_prepare returns, then steps one instruction at a time, through
-main's `bl cfs_switch` / `call cfs_switch`, every instruction of cfs_switch
+main's call of cfs_switch (`bl`, `call` or `jal`), every instruction of cfs_switch
 and of cfs_trampoline, up to the first instruction of first_entry. At each
 step `bt` must show exactly one of these (innermost frame first):
 
@@ -30,7 +30,8 @@ The new stack's range comes from the program's first line,
 Usage (CMake registers it as asm/first-switch-unwind, see CMakeLists.txt):
   python3 first_switch_check.py --lldb /usr/bin/lldb --emulator=EMU \
       --program asm_first_switch [--steps N] [--timeout S] [--verbose]
-EMU is empty for a native run, else e.g. "qemu-aarch64;-L;/usr/aarch64-linux-gnu".
+EMU is empty for a native run, else e.g. "qemu-aarch64;-L;/usr/aarch64-linux-gnu"
+(or "qemu-riscv64;-L;/usr/riscv64-linux-gnu").
 """
 from __future__ import annotations
 
@@ -46,7 +47,8 @@ import lldb_session  # noqa: E402  (tests/lldb_session.py)
 HEX = r"0x[0-9a-fA-F]+"
 OURS = ("main", "cfs_switch", "cfs_trampoline", "first_entry")
 # Enough steps to get from main, through cfs_switch and cfs_trampoline, into
-# first_entry on both architectures (about 35 on AArch64, 45 on x86-64).
+# first_entry on every architecture (about 35 on AArch64, 45 on x86-64, 66 on
+# RISC-V 64, which has no load or store pair).
 DEFAULT_STEPS = 80
 
 

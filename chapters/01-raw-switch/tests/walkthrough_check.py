@@ -7,7 +7,7 @@ lldb showed is what the chapter says happens:
   stop 2, cfs_switch_new_stack:                sp INSIDE it, equal to the
           to_sp (arg2) of stop 1; the saved frame there is cfs_prepare's, its
           last slot (the return address) = cfs_trampoline's load address
-          plus the nop at its start (4 bytes on AArch64, 1 on x86-64)
+          plus the nop at its start (4 bytes on AArch64 and RISC-V, 1 on x86-64)
   stop 3, cfs_switch entry, coro_body calling: sp INSIDE
   stop 4, cfs_switch_new_stack, switch back:   sp OUTSIDE again, equal to
           the to_sp of stop 3; the last slot of main's saved frame = the
@@ -33,10 +33,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import lldb_session  # noqa: E402  (tests/lldb_session.py)
 
 # Slots (8 bytes each) in cfs_switch's saved frame; asm/<arch>/switch.S.
-FRAME_SLOTS = {"aarch64": 20, "x86_64": 8}
+FRAME_SLOTS = {"aarch64": 20, "x86_64": 8, "riscv64": 26}
 # The nop that starts cfs_trampoline, before the address a fresh frame
 # returns to (asm/<arch>/switch.S says why it is there).
-TRAMPOLINE_NOP_BYTES = {"aarch64": 4, "x86_64": 1}
+TRAMPOLINE_NOP_BYTES = {"aarch64": 4, "x86_64": 1, "riscv64": 4}
 
 HEX = r"0x[0-9a-fA-F]+"
 

@@ -14,6 +14,7 @@ void* cfs_switch_br(void** save_sp, void* to_sp, void* arg);     // aarch64: `br
 void* cfs_switch_fpcmp(void** save_sp, void* to_sp, void* arg);  // x86-64: FP loads if different
 void* cfs_switch_ret(void** save_sp, void* to_sp, void* arg);    // x86-64: `ret`
 void* cfs_switch_nofpu(void** save_sp, void* to_sp, void* arg);  // x86-64: no MXCSR/x87
+void* cfs_switch_jr(void** save_sp, void* to_sp, void* arg);     // riscv64: `jr t2`
 }
 
 namespace {
@@ -71,6 +72,8 @@ BENCHMARK(BM_cfs_round_trip<cfs_switch>)->Name("cfs_switch round trip");
 BENCHMARK(BM_cfs_round_trip<cfs_switch_fpcmp>)->Name("cfs_switch_fpcmp round trip");
 BENCHMARK(BM_cfs_round_trip<cfs_switch_ret>)->Name("cfs_switch_ret round trip");
 BENCHMARK(BM_cfs_round_trip<cfs_switch_nofpu>)->Name("cfs_switch_nofpu round trip");
+#elif defined(__riscv)
+BENCHMARK(BM_cfs_round_trip<cfs_switch_jr>)->Name("cfs_switch_jr round trip");
 #elif !defined(__ARM_FEATURE_BTI_DEFAULT)
 // Not in a build with BTI landing pads: `br x30` cannot work there, and
 // switch.S leaves cfs_switch_br out (asm/aarch64/switch.S says why).
@@ -89,6 +92,8 @@ int main(int argc, char** argv) {
     {"cfs_switch_fpcmp round trip", "boost fiber round trip"},
     {"cfs_switch_ret round trip", "cfs_switch round trip"},
     {"cfs_switch_nofpu round trip", "cfs_switch round trip"},
+#elif defined(__riscv)
+    {"cfs_switch_jr round trip", "cfs_switch round trip"},
 #else
     {"cfs_switch_br round trip", "cfs_switch round trip"},
 #endif

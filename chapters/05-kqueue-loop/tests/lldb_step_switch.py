@@ -40,6 +40,21 @@ def load_address(target, name):
     raise RuntimeError(f"step-switch: no symbol {name}")
 
 
+def call_target(target, instruction):
+    """Where a direct call instruction goes, or None if it is not one.
+    AArch64 `bl 0x...` and x86-64 `call 0x...` name the address; RISC-V's
+    `jal -92` (a call: rd = ra) names the distance from the instruction."""
+    mnemonic, operands = instruction.GetMnemonic(target), instruction.GetOperands(target)
+    if mnemonic in ("bl", "call", "callq"):
+        m = re.match(r"\s*(0x[0-9a-fA-F]+)", operands)
+        return int(m.group(1), 16) if m else None
+    if mnemonic == "jal":
+        m = re.match(r"\s*(?:ra,\s*)?(-?\d+)\s*$", operands)
+        here = instruction.GetAddress().GetLoadAddress(target)
+        return here + int(m.group(1)) if m else None
+    return None
+
+
 def calls_to(target, function_name, callee):
     """The load addresses of the instructions in `function_name` that call
     address `callee`."""
@@ -52,10 +67,7 @@ def calls_to(target, function_name, callee):
         instructions = function.GetInstructions(target)
         for j in range(instructions.GetSize()):
             instruction = instructions.GetInstructionAtIndex(j)
-            if instruction.GetMnemonic(target) not in ("bl", "call", "callq"):
-                continue
-            m = re.match(r"\s*(0x[0-9a-fA-F]+)", instruction.GetOperands(target))
-            if m and int(m.group(1), 16) == callee:
+            if call_target(target, instruction) == callee:
                 sites.add(instruction.GetAddress().GetLoadAddress(target))
     return sites
 
