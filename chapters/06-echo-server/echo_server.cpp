@@ -1,0 +1,161 @@
+// echo_server.cpp: the acceptor, the connections, and the stopper.
+#include "echo_server.h"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <utility>
+
+#include "spare_descriptor.h"
+#include "stack_pool.h"
+
+namespace cfs {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+/// The listen backlog: room in the kernel's queue for every connection the
+/// server is asked to hold, should they all arrive at once. (Linux cuts it
+/// to net.core.somaxconn, 4096 by default; macOS to kern.ipc.somaxconn.)
+int backlog_for(std::size_t max_conns) {
+  return static_cast<int>(std::clamp<std::size_t>(max_conns, 128, 65535));
+}
+
+}  // namespace
+
+EchoServer::EchoServer(EchoServerOptions options)
+    : options_(std::move(options)),
+      listener_(listen_tcp(options_.host, options_.port, backlog_for(options_.max_conns))),
+      address_(listener_.address) {}
+
+void EchoServer::stop_on_signals() { stop_pipe_.catch_signals({SIGINT, SIGTERM}); }
+
+void EchoServer::stop() noexcept { stop_pipe_.notify(SIGTERM); }
+
+//! [run]
+int EchoServer::run() {
+  // Thousands of connections that come and go should reuse stacks, not map
+  // and unmap one each (chapter 02's pool). The pool belongs to this thread,
+  // which runs every task: let it keep a stack for every connection the
+  // server may hold. Beyond the first 64, a kept stack holds address space
+  // and its two mappings, not memory: its pages go back to the kernel.
+  const stack_pool::Limits before = stack_pool::limits();
+  const std::size_t footprint = options_.stack_size + page_size();  // with its guard
+  stack_pool::set_limits({.max_bytes = options_.max_conns * footprint, .max_resident = 64});
+
+  Loop loop;
+  loop.set_stack_options({.size = options_.stack_size, .guard = true, .pooled = true});
+  loop_ = &loop;
+  acceptor_ = loop.spawn("acceptor", [this](Listener l) { accept_loop(std::move(l)); },
+                         std::move(listener_));
+  stopper_ = loop.spawn("stopper", [this] { stop_and_drain(); });
+  loop.run();  // until every task has ended
+  loop_ = nullptr;
+  stack_pool::set_limits(before);
+  return stopped_by_;
+}
+//! [run]
+
+//! [accept-loop]
+void EchoServer::accept_loop(Listener listener) {
+  SpareDescriptor spare;  // held for the day accept() fails with EMFILE
+  for (;;) {
+    Fd fd;
+    try {
+      fd = accept_client(listener.fd.get());  // parks until a client comes
+    } catch (const SocketError& e) {
+      back_off_or_turn_away(e, listener.fd.get(), spare);
+      continue;
+    }
+    if (stats_.active.load() >= options_.max_conns) {
+      // Full. Leaving the client in the queue would keep it waiting with
+      // no answer; closing tells it at once: it reads end of file.
+      ++stats_.refused;
+      continue;  // `fd` closes here
+    }
+    start_connection(std::move(fd));
+  }
+  // Never here: the stopper cancels this task, whose wait in accept_client()
+  // then throws Cancelled; the stack unwinds and `listener` closes, so new
+  // clients are refused from then on.
+}
+//! [accept-loop]
+
+//! [out-of-descriptors]
+void EchoServer::back_off_or_turn_away(const SocketError& error, int listen_fd,
+                                       SpareDescriptor& spare) {
+  const int e = error.errno_value();
+  if (e == EMFILE || e == ENFILE) {
+    // Out of descriptors, and the connection stays in the queue: accepting
+    // again at once would fail again, for ever. Turn it away with the spare
+    // descriptor; the next accept_client() takes the next one, or parks at
+    // EAGAIN when the queue is empty. No retry without progress: no spin.
+    const SpareDescriptor::Outcome outcome = spare.turn_away(listen_fd);
+    if (outcome == SpareDescriptor::Outcome::turned_away) ++stats_.turned_away;
+    if (outcome != SpareDescriptor::Outcome::no_spare) return;
+  }
+  // Anything else (ENOBUFS, ENOMEM, a spare we could not get back): say so,
+  // and rest a while before the next try, so as not to spin on it.
+  ++stats_.backoffs;
+  std::fprintf(stderr, "%s; accepting again in 100 ms\n", error.what());
+  loop_->sleep_for(100ms);
+}
+//! [out-of-descriptors]
+
+//! [start-connection]
+void EchoServer::start_connection(Fd fd) {
+  const std::size_t active = ++stats_.active;
+  ++stats_.accepted;
+  if (active > stats_.peak.load()) stats_.peak = active;
+  const std::string label = "conn " + std::to_string(fd.get());
+  CoroutineRef task = loop_->spawn(label, [this](Fd fd) { serve(std::move(fd)); }, std::move(fd));
+  connections_.insert(task.address());  // it runs at the loop's next turn
+}
+
+void EchoServer::serve(Fd fd) {
+  struct Leaving {  // on every way out: the end, an error, Cancelled
+    EchoServer* server;
+    ~Leaving() { server->connection_ended(); }
+  } leaving{this};
+  try {
+    echo_connection(fd.get(), options_.idle_timeout, stats_.bytes);
+  } catch (const TimedOut&) {
+    ++stats_.timed_out;  // idle too long (a slowloris, or a lost client)
+  } catch (const SocketError&) {
+    ++stats_.failed;     // a reset, say: this connection is over, not the server
+  }
+  // Cancelled (the drain deadline) goes on up, to the loop: a normal end.
+}  // `fd` closes here, after `leaving`'s destructor has run
+//! [start-connection]
+
+void EchoServer::connection_ended() {
+  --stats_.active;
+  connections_.erase(this_coroutine().address());
+  // The last one to leave during a drain ends the stopper's wait early:
+  // cancelling a task is the loop's one way to wake it from outside.
+  if (draining_ && connections_.empty()) loop_->cancel(stopper_);
+}
+
+//! [stop-and-drain]
+void EchoServer::stop_and_drain() {
+  stopped_by_ = stop_pipe_.wait();  // parks until SIGINT, SIGTERM or stop()
+  // 1. Stop accepting: the acceptor unwinds and closes the listening socket.
+  loop_->cancel(acceptor_);
+  // 2. Let the connections finish by themselves, until the drain deadline
+  //    (or until the last one has left: it cancels this wait, which then
+  //    throws Cancelled, and this task ends there).
+  draining_ = true;
+  if (!connections_.empty()) loop_->sleep_until(after(options_.drain_timeout));
+  // 3. Cancel those still there: each one's wait throws Cancelled, its
+  //    stack unwinds, its socket closes. Once they have, run() returns.
+  for (void* task : connections_) {
+    loop_->cancel(CoroutineRef::from_address(task));
+    ++stats_.cut;
+  }
+}
+//! [stop-and-drain]
+
+}  // namespace cfs
