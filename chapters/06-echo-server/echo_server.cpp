@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <optional>
 #include <utility>
 
 #include "spare_descriptor.h"
@@ -64,10 +65,14 @@ void EchoServer::accept_loop(Listener listener) {
   SpareDescriptor spare;  // held for the day accept() fails with EMFILE
   for (;;) {
     Fd fd;
+    std::optional<SocketError> failed;
     try {
       fd = accept_client(listener.fd.get());  // parks until a client comes
     } catch (const SocketError& e) {
-      back_off_or_turn_away(e, listener.fd.get(), spare);
+      failed = e;  // handled below: a task must not wait inside a catch block (chapter 02)
+    }
+    if (failed) {
+      back_off_or_turn_away(*failed, listener.fd.get(), spare);  // may park
       continue;
     }
     if (stats_.active.load() >= options_.max_conns) {
@@ -89,22 +94,27 @@ void EchoServer::back_off_or_turn_away(const SocketError& error, int listen_fd,
                                        SpareDescriptor& spare) {
   const int e = error.errno_value();
   if (e == EMFILE || e == ENFILE) {
-    // Out of descriptors, and the connection stays in the queue: accepting
-    // again at once would fail again, for ever. Turn it away with the spare
-    // descriptor; the next accept_client() takes the next one, or parks at
-    // EAGAIN when the queue is empty. No retry without progress: no spin.
-    const SpareDescriptor::Outcome outcome = spare.turn_away(listen_fd);
-    if (outcome == SpareDescriptor::Outcome::turned_away) ++stats_.turned_away;
-    if (outcome != SpareDescriptor::Outcome::no_spare) return;
+    // Out of descriptors. Linux's accept() looks for a free descriptor
+    // before it looks at the queue, so EMFILE says nothing about whether a
+    // client waits, and accepting again would fail again at once, for
+    // ever: a spin. The spare's accept() finds out, and acts.
+    switch (spare.turn_away(listen_fd)) {
+      case SpareDescriptor::Outcome::turned_away:
+        ++stats_.turned_away;  // the next one may be waiting too: try again
+        return;
+      case SpareDescriptor::Outcome::queue_empty:
+        loop_->wait_readable(listen_fd);  // nobody: park until a client comes
+        return;
+      case SpareDescriptor::Outcome::no_spare:
+        break;  // the spare could not be had back: back off, as below
+    }
   }
-  // Anything else (ENOBUFS, ENOMEM, a spare we could not get back): say so,
-  // and rest a while before the next try, so as not to spin on it.
+  // Anything else (ENOBUFS, ENOMEM, no spare): say so, and rest a while
+  // before the next try, so as not to spin on it.
   ++stats_.backoffs;
   std::fprintf(stderr, "%s; accepting again in 100 ms\n", error.what());
   loop_->sleep_for(100ms);
 }
-//! [out-of-descriptors]
-
 //! [start-connection]
 void EchoServer::start_connection(Fd fd) {
   const std::size_t active = ++stats_.active;

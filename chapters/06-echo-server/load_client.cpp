@@ -69,7 +69,7 @@ double seconds_between(Clock::time_point a, Clock::time_point b) {
 }
 
 struct Connection {
-  enum class State { connecting, echoing, closing, done };
+  enum class State { connecting, echoing, waiting, closing, done };
   Fd fd;
   std::uint32_t id = 0;
   State state = State::connecting;
@@ -112,6 +112,7 @@ class LoadRun {
   Address address_;
   std::size_t in_flight_ = 0;  // connects under way
   std::size_t open_ = 0;       // connections not done
+  std::size_t echoing_ = 0;    // connections in state echoing
   bool stopping_ = false;
   Clock::time_point count_from_, count_until_;
 };
@@ -127,6 +128,7 @@ void LoadRun::fail(Connection& c, const std::string& why) {
 
 void LoadRun::close(Connection& c) {
   if (c.state == Connection::State::done) return;
+  if (c.state == Connection::State::echoing) --echoing_;
   poller_.remove(c.fd.get());
   c.fd.reset();
   c.state = Connection::State::done;
@@ -179,6 +181,7 @@ void LoadRun::connected(Connection& c) {
   --in_flight_;
   watch_writes(c, false);
   c.state = Connection::State::echoing;
+  ++echoing_;
   ++r_.connected;
 }
 
@@ -279,8 +282,13 @@ void LoadRun::message_done(Connection& c, Clock::time_point now) {
     r_.latency.record(static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::nanoseconds>(now - c.since).count()));
   }
-  if (stopping_ || (o_.messages != 0 && c.finished == o_.messages)) {
+  if (stopping_) {
     finish(c, now);
+  } else if (o_.messages != 0 && c.finished == o_.messages) {
+    // Done, but it stays open until all are done (run()), so that the
+    // server holds every connection at once until the last message.
+    c.state = Connection::State::waiting;
+    --echoing_;
   } else {
     start_message(c, now);  // closed loop: the next one only now
   }
@@ -332,6 +340,12 @@ LoadResult LoadRun::run() {
     }
     const Clock::time_point now = Clock::now();
     if (o_.messages == 0 && now >= count_until_) stopping_ = true;
+    if (o_.messages != 0 && echoing_ == 0 && !stopping_) {  // the last one is done
+      stopping_ = true;
+      for (Connection& c : connections_) {
+        if (c.state == Connection::State::waiting) finish(c, now);
+      }
+    }
     if (now - last_check >= std::chrono::milliseconds(100)) {
       check_timeouts(now);
       last_check = now;

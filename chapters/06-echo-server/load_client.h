@@ -42,7 +42,8 @@ struct LoadOptions {
   std::chrono::nanoseconds warmup = std::chrono::seconds(1);
   std::chrono::nanoseconds duration = std::chrono::seconds(5);
   /// If not 0: instead of warm-up and duration, each connection sends this
-  /// many messages, all counted, then finishes.
+  /// many messages, all counted; it stays open until all have sent theirs,
+  /// then all finish.
   std::uint64_t messages = 0;
   /// A connection whose connect or echo takes longer has failed.
   std::chrono::nanoseconds timeout = std::chrono::seconds(10);

@@ -7,7 +7,10 @@
 // leaves the connection in the queue: the listening socket stays readable,
 // the loop wakes the acceptor again at once, accept() fails again, and the
 // server spins at 100% CPU doing nothing, while the client waits for an
-// answer that never comes.
+// answer that never comes. Worse, Linux's accept() takes a free descriptor
+// *before* it looks at the queue: at the limit it says EMFILE even when
+// nobody is waiting, so an acceptor that simply retries never parks at all,
+// and no other task of the loop runs again.
 //
 // The two usual ways out:
 //  - back off: stop accepting for a while (say 100 ms) and try again. The
@@ -36,7 +39,7 @@ class SpareDescriptor {
 
   enum class Outcome {
     turned_away,  ///< a waiting connection was accepted and closed
-    queue_empty,  ///< none was waiting (EAGAIN): stop, wait for the next one
+    queue_empty,  ///< none was waiting (EAGAIN): stop, park until one comes
     no_spare,     ///< no descriptor could be freed: back off, then retry
   };
 
