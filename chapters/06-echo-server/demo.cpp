@@ -1,31 +1,31 @@
-// demo.cpp: blocking sockets, with timestamps, on loopback.
+// demo.cpp: the echo server with its load client, many connections parked
+// in the loop, and a drain. Each part runs a server on a thread of its own
+// and its clients on the main thread, on loopback, and ends by itself.
 //
-//   ch04_demo [PART...]    PART: one-at-a-time, threads, stall, fetch (default: all four)
+//   ch06_demo [PART...]    PART: load, parked, drain (default: all three)
 //
-//   one-at-a-time  a blocking echo server: a second client waits until the first leaves
-//   threads        the same clients, a thread per connection: nobody waits
-//   stall          coroutines over blocking I/O: one blocked recv() stops them all,
-//                  heartbeat included
-//   fetch          Programming in Lua 9.4: three slow servers fetched one after another,
-//                  by coroutines over blocking sockets, and by busy polling
-#include <chrono>
+//   load    100 connections of 64-byte messages for a second, then four of
+//           1 MiB: every byte checked (echo-bench's engine), then the server's
+//           own counts
+//   parked  20 clients connected and quiet: 20 tasks parked in their read,
+//           the loop's thread asleep in the kernel (the lldb walk-through
+//           stops here, in all_parked())
+//   drain   a stop with two clients connected: one finishes by itself
+//           during the drain, the other is cut at the drain deadline
+#include <sys/socket.h>
+
 #include <cstdio>
 #include <cstring>
-#include <ctime>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
 
-#include "echo.h"
-#include "fetch.h"
-#include "heartbeat.h"
+#include "echo_server.h"
 #include "io.h"
-#include "polling_io.h"
-#include "round_robin.h"
-#include "slow_servers.h"
+#include "load_client.h"
+#include "stack_memory.h"
 #include "tcp.h"
-#include "threaded_echo_server.h"
 #include "timeline.h"
 
 using namespace std::chrono_literals;
@@ -34,125 +34,124 @@ namespace {
 
 std::span<const std::byte> bytes(std::string_view s) { return std::as_bytes(std::span(s)); }
 
-std::string text(const std::vector<std::byte>& b) {
-  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+/// Reads `n` bytes (fewer if the server closes first), as text.
+std::string read_back(int fd, std::size_t n) {
+  std::string s(n, '\0');
+  const std::size_t got = cfs::read_exact(fd, std::as_writable_bytes(std::span(s)), cfs::after(30s));
+  s.resize(got);
+  return s;
 }
 
-//! [two-clients]
-/// Alice connects, has "hello" echoed, keeps the connection for 300 ms,
-/// has "bye" echoed and leaves. Bob connects 50 ms after her and sends "hi".
-void alice_and_bob(cfs::Timeline& timeline, std::uint16_t port) {
-  std::thread alice([&] {
-    cfs::Fd fd = cfs::connect_tcp("127.0.0.1", port);
-    timeline.note("alice: connected; echo of \"" + text(cfs::echo_round_trip(fd.get(), bytes("hello"))) + "\"");
-    std::this_thread::sleep_for(300ms);
-    timeline.note("alice: echo of \"" + text(cfs::echo_round_trip(fd.get(), bytes("bye"))) + "\"; leaving");
-  });
-  std::thread bob([&] {
-    std::this_thread::sleep_for(50ms);
-    cfs::Fd fd = cfs::connect_tcp("127.0.0.1", port);
-    timeline.note("bob:   connected; sends \"hi\"");
-    const double sent = timeline.now();
-    const std::string echo = text(cfs::echo_round_trip(fd.get(), bytes("hi")));
-    timeline.note("bob:   echo of \"" + echo + "\", " +
-                  std::to_string(static_cast<int>((timeline.now() - sent) * 1000)) + " ms after sending it");
-  });
-  alice.join();
-  bob.join();
-}
-//! [two-clients]
-
-void one_at_a_time() {
-  std::printf("== A blocking echo server, one client at a time\n");
-  cfs::Timeline timeline;
-  //! [demo-one-at-a-time]
-  cfs::Listener listener = cfs::listen_tcp("127.0.0.1", 0);
-  std::thread server([&] { cfs::serve_one_at_a_time(listener.fd.get(), 2); });
-  alice_and_bob(timeline, listener.address.port());
-  server.join();
-  //! [demo-one-at-a-time]
+bool reads_eof(int fd) {
+  std::byte b[1];
+  return cfs::read_some(fd, b, cfs::after(30s)) == 0;
 }
 
-void thread_per_connection() {
-  std::printf("\n== The same clients, a thread per connection\n");
-  cfs::Timeline timeline;
-  //! [demo-threads]
-  cfs::ThreadedEchoServer server("127.0.0.1", 0);
-  alice_and_bob(timeline, server.address().port());
-  //! [demo-threads]
+void print_load(const char* what, const cfs::LoadResult& r, std::size_t size) {
+  std::printf("  %s: %llu messages in %.2f s, %.0f msg/s, %.1f MB/s each way; p50 %.0f us, "
+              "p99 %.0f us; %zu of %zu connections closed cleanly; %llu error(s)\n",
+              what, static_cast<unsigned long long>(r.messages), r.seconds,
+              static_cast<double>(r.messages) / r.seconds,
+              static_cast<double>(r.messages * size) / r.seconds / 1e6,
+              static_cast<double>(r.latency.percentile(50)) / 1000,
+              static_cast<double>(r.latency.percentile(99)) / 1000, r.closed_cleanly, r.connected,
+              static_cast<unsigned long long>(r.errors));
 }
 
-//! [visit-greeter]
-/// A client coroutine: connects to its greeter, does other work (here: it
-/// just lets the others run) until `read_at`, then reads the greeting.
-void visit_greeter(cfs::Timeline& timeline, std::string name, std::uint16_t port, double read_at) {
-  cfs::Fd fd = cfs::connect_tcp("127.0.0.1", port);
-  timeline.note(name + ": connected; will read its greeting at +" + std::to_string(read_at).substr(0, 4) + " s");
-  while (timeline.now() < read_at) cfs::yield();
-  const int late_ms = static_cast<int>((timeline.now() - read_at) * 1000);
-  timeline.note(name + ": reading" + (late_ms > 10 ? " (" + std::to_string(late_ms) + " ms late)" : ""));
-  std::string greeting;
-  std::array<std::byte, 64> buffer;
-  while (const std::size_t n = cfs::read_some(fd.get(), buffer)) {  // blocks in recv()
-    greeting.append(reinterpret_cast<const char*>(buffer.data()), n);
+void load() {
+  std::printf("== The echo server under load (a debug build: slow, and every byte checked)\n");
+  //! [demo-load]
+  cfs::EchoServer server({.max_conns = 1000});
+  std::thread loop([&] { server.run(); });  // the server's loop, on a thread of its own
+  const std::uint16_t port = server.address().port();
+  const cfs::LoadResult small = cfs::run_load(
+      {.port = port, .connections = 100, .size = 64, .warmup = 200ms, .duration = 1s});
+  const cfs::LoadResult large =
+      cfs::run_load({.port = port, .connections = 4, .size = 1 << 20, .messages = 4});
+  server.stop();  // as SIGTERM does in echo-server
+  loop.join();
+  //! [demo-load]
+  print_load("100 connections, 64 B", small, 64);
+  print_load("4 connections, 1 MiB ", large, 1 << 20);
+  const cfs::EchoServerStats& s = server.stats();
+  std::printf("  server: %zu connections served, at most %zu at once, %llu bytes echoed\n",
+              s.accepted.load(), s.peak.load(),
+              static_cast<unsigned long long>(s.bytes.written.load()));
+}
+
+//! [all-parked]
+/// Called when every client has its echo and the server's tasks have all
+/// gone back to waiting: the lldb walk-through stops here.
+[[gnu::noinline]] void all_parked(const cfs::EchoServer& server, std::size_t clients) {
+  std::printf("  %zu connections open, each one's task parked in its read; %zu stacks mapped\n",
+              clients, cfs::StackMemory::live_count());
+  std::fflush(stdout);
+  (void)server;
+  asm volatile("" ::: "memory");  // keeps the call, and this function, in an optimised build
+}
+//! [all-parked]
+
+void parked() {
+  std::printf("\n== 20 quiet clients: 20 tasks parked, one thread asleep\n");
+  //! [demo-parked]
+  cfs::EchoServer server({});
+  std::thread loop([&] { server.run(); });
+  std::vector<cfs::Fd> clients;
+  std::size_t sent = 0;
+  for (int i = 0; i < 20; ++i) {
+    clients.push_back(cfs::connect_tcp("127.0.0.1", server.address().port(), cfs::after(30s)));
+    const std::string hello = "hello from client " + std::to_string(i);
+    cfs::write_all(clients.back().get(), bytes(hello), cfs::after(30s));
+    read_back(clients.back().get(), hello.size());  // its echo: its task now reads again
+    sent += hello.size();
   }
-  timeline.note(name + ": got \"" + greeting + "\"");
+  // The echo reaches us a moment before its task has asked for the next
+  // read; the counts tell when every write has returned, and the rest
+  // (one recv, then park) takes microseconds.
+  while (server.stats().bytes.written != sent) std::this_thread::sleep_for(1ms);
+  std::this_thread::sleep_for(100ms);
+  all_parked(server, clients.size());
+  clients.clear();  // each task reads end of file, shuts down its side, ends
+  server.stop();
+  loop.join();
+  //! [demo-parked]
 }
-//! [visit-greeter]
 
-void coroutines_over_blocking_io() {
-  std::printf("\n== Coroutines over blocking I/O: a heartbeat every 100 ms, two clients\n");
+void drain() {
+  std::printf("\n== A stop with two clients connected, and a drain deadline of 0.5 s\n");
   cfs::Timeline timeline;
-  //! [demo-stall]
-  // Alice's greeter answers 750 ms after she connects; Bob's at once.
-  cfs::OneClientServer alices(cfs::greeter("hello, alice", 750ms, &timeline, "alice"));
-  cfs::OneClientServer bobs(cfs::greeter("hello, bob", 0ms, &timeline, "bob"));
-  cfs::RoundRobin dispatcher;
-  dispatcher.spawn([&] { cfs::heartbeat(timeline, 100ms, 8); });
-  dispatcher.spawn([&] { visit_greeter(timeline, "alice", alices.port(), 0.25); });
-  dispatcher.spawn([&] { visit_greeter(timeline, "bob", bobs.port(), 0.40); });
-  dispatcher.run();
-  //! [demo-stall]
-}
-
-double thread_cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
-void fetch_three_ways() {
-  std::printf("\n== Programming in Lua 9.4: three slow servers, 3 chunks each, 100 ms per chunk\n");
-  std::printf("   (sum of all delays 0.9 s; the longest server's 0.3 s)\n");
-  //! [demo-fetch]
-  using Fetch = std::vector<std::string> (*)(const std::vector<std::uint16_t>&);
-  const struct {
-    const char* name;
-    Fetch fetch;
-  } ways[] = {{"one after another", cfs::fetch_sequentially},
-              {"coroutines, blocking sockets", cfs::fetch_in_coroutines},
-              {"coroutines, busy polling", cfs::fetch_polling_all}};
-  for (const auto& way : ways) {
-    cfs::OneClientServer a(cfs::slow_chunks('a', 3, 100ms)), b(cfs::slow_chunks('b', 3, 100ms)),
-        c(cfs::slow_chunks('c', 3, 100ms));
-    const std::uint64_t polls = cfs::polling::polls_not_ready();
-    const double cpu = thread_cpu_seconds();
-    cfs::Timeline timeline(false);
-    const std::vector<std::string> got = way.fetch({a.port(), b.port(), c.port()});
-    const double wall = timeline.now();
-    std::size_t bytes = 0;
-    for (const std::string& p : got) bytes += p.size();
-    std::printf("  %-30s %5.3f s, CPU %5.3f s, %zu bytes, %llu polls found nothing\n", way.name,
-                wall, thread_cpu_seconds() - cpu, bytes,
-                static_cast<unsigned long long>(cfs::polling::polls_not_ready() - polls));
-  }
-  //! [demo-fetch]
+  //! [demo-drain]
+  cfs::EchoServer server({.drain_timeout = 500ms});
+  std::thread loop([&] {
+    server.run();
+    timeline.note("server: run() has returned");
+  });
+  const std::uint16_t port = server.address().port();
+  cfs::Fd alice = cfs::connect_tcp("127.0.0.1", port, cfs::after(30s));
+  cfs::Fd bob = cfs::connect_tcp("127.0.0.1", port, cfs::after(30s));
+  cfs::write_all(alice.get(), bytes("hello"), cfs::after(30s));
+  cfs::write_all(bob.get(), bytes("hi"), cfs::after(30s));
+  timeline.note("alice: echo of \"" + read_back(alice.get(), 5) + "\"; bob: echo of \"" +
+                read_back(bob.get(), 2) + "\"");
+  server.stop();
+  timeline.note("stop(): no new clients from now on");
+  cfs::write_all(alice.get(), bytes("still here"), cfs::after(30s));
+  timeline.note("alice: echo of \"" + read_back(alice.get(), 10) + "\" during the drain");
+  ::shutdown(alice.get(), SHUT_WR);
+  timeline.note(std::string("alice: sent her end of file; ") +
+                (reads_eof(alice.get()) ? "the server's came back" : "no end of file?"));
+  timeline.note(std::string("bob:   ") +
+                (reads_eof(bob.get()) ? "end of file: cut at the drain deadline" : "no end of file?"));
+  loop.join();
+  //! [demo-drain]
+  const cfs::EchoServerStats& s = server.stats();
+  std::printf("  server: %zu served, %zu cut at the drain deadline\n", s.accepted.load(), s.cut.load());
 }
 
 int usage(std::FILE* to, const char* program, int status) {
   std::fprintf(to,
                "usage: %s [PART...]\n"
-               "  PART: one-at-a-time, threads, stall, fetch (default: all four, in that order)\n",
+               "  PART: load, parked, drain (default: all three, in that order)\n",
                program);
   return status;
 }
@@ -163,10 +162,7 @@ int main(int argc, char** argv) {
   const struct {
     const char* name;
     void (*run)();
-  } parts[] = {{"one-at-a-time", one_at_a_time},
-               {"threads", thread_per_connection},
-               {"stall", coroutines_over_blocking_io},
-               {"fetch", fetch_three_ways}};
+  } parts[] = {{"load", load}, {"parked", parked}, {"drain", drain}};
   std::vector<void (*)()> chosen;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {

@@ -1,30 +1,28 @@
 #!/usr/bin/env python3
-"""chapters/04-blocking-sockets/tests/walkthrough_check.py: runs walkthrough.lldb
-against ch04_demo (natively, or under qemu's gdb stub) and checks that what
+"""chapters/06-echo-server/tests/walkthrough_check.py: runs walkthrough.lldb
+against ch06_demo (natively, or under qemu's gdb stub) and checks that what
 lldb showed is what the chapter says:
 
-  stop 1, at the start of coroutines_over_blocking_io():
-    `cfs coroutines` lists none
-  stop 2, in recv (libc's), on the main thread:
-    `thread backtrace` is Alice's coroutine: recv, then cfs::read_some, then
-    visit_greeter with name="alice", down to cfs_trampoline, without main
-    and without the dispatcher; sp is inside the running coroutine's stack;
-    `cfs resumer`: resumed from the thread's own stack, whose saved sp is
-    outside every coroutine's stack; its frames hold RoundRobin::run, then
-    coroutines_over_blocking_io, then main;
-    `cfs coroutines`: three, Bob suspended, Alice running, the heartbeat
-    suspended, newest first;
-    `cfs bt 1` (Bob) and `cfs bt 3` (the heartbeat) walk from a saved sp
-    inside their own stacks through cfs::yield() into visit_greeter and
-    cfs::heartbeat, down to cfs_trampoline;
-    `thread list`: no other thread is in recv
+  one stop, in all_parked():
+    `cfs coroutines` lists 22 coroutines, all suspended, each with a saved sp
+    inside its own stack: twenty labelled "conn N: waiting read (fd N)" (N
+    its descriptor), then "stopper: waiting read", then "acceptor: waiting
+    read";
+    `cfs bt 1` and `cfs bt 20` (connections) walk from cfs::yield() through
+    Loop::park, Loop::wait_readable, read_some, echo_connection and
+    EchoServer::serve down to cfs_trampoline;
+    `cfs bt 21` (the stopper) goes through SignalPipe::wait and
+    stop_and_drain, `cfs bt 22` (the acceptor) through accept_client and
+    accept_loop;
+    `thread backtrace all`: another thread than the stopped one runs the
+    loop: Loop::poll, Loop::run, EchoServer::run, in that order, with no
+    task's frame (echo_connection) on it
   and the program exits by itself with status 0, having printed every part.
 
-Usage (CMake registers it as ch04/lldb-walkthrough, see cmake/cfs.cmake):
+Usage (CMake registers it as ch06/lldb-walkthrough, see cmake/cfs.cmake):
   python3 walkthrough_check.py --lldb /usr/bin/lldb --emulator=EMU \
-      --program ch04_demo --script walkthrough.lldb [--timeout S] [--verbose]
+      --program ch06_demo --script walkthrough.lldb [--timeout S] [--verbose]
 EMU is empty for a native run, else e.g. "qemu-aarch64;-L;/usr/aarch64-linux-gnu".
---verbose prints the whole transcript even when every check passes.
 """
 from __future__ import annotations
 
@@ -37,7 +35,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import lldb_session  # noqa: E402  (tests/lldb_session.py)
 
 HEX = r"0x[0-9a-fA-F]+"
-RECV = r"(?:__libc_recv|recv)\b"  # libc's names for it, with or without its debug information
 
 
 class CheckFailed(Exception):
@@ -50,191 +47,111 @@ def tail(text: str, lines: int = 40) -> str:
     return "\n".join(text.rstrip().splitlines()[-lines:])
 
 
-class Stop:
-    """One breakpoint stop: what lldb printed, and each command run there."""
-
-    def __init__(self, number: int, text: str):
-        self.number = number  # 1-based, counting breakpoint stops only
-        self.text = text  # the stop as lldb printed it, for messages
-        self.pairs: list[tuple[str, str]] = []
-
-    def add(self, command: str, output: str) -> None:
-        self.pairs.append((command, output))
-        self.text += f"(lldb) {command}\n{output}"
-
-    def output(self, command: str) -> str:
-        """The output of the first run of `command` at this stop."""
-        for c, o in self.pairs:
-            if c == command:
-                return o
-        raise CheckFailed(f"stop {self.number}: the walk-through does not run `{command}` there",
-                          self.text)
-
-    def sp(self) -> int:
-        values = re.findall(rf"^\s*\w+ = ({HEX})", self.output("register read pc sp fp"), re.M)
-        if len(values) != 3:
-            raise CheckFailed(f"stop {self.number}: expected 3 registers from "
-                              "`register read pc sp fp`", self.text)
-        return int(values[1], 16)
+def in_order(names: list[str], wanted: list[str]) -> bool:
+    """True if each of `wanted` is a substring of some name, in this order."""
+    at = 0
+    for w in wanted:
+        while at < len(names) and w not in names[at]:
+            at += 1
+        if at == len(names):
+            return False
+        at += 1
+    return True
 
 
-def split_stops(pairs: list[tuple[str, str]]) -> list[Stop]:
-    """Groups the commands by the breakpoint stop they ran at."""
-    stops: list[Stop] = []
-    current = None
-    for command, output in pairs:
-        if command.startswith("#"):
-            continue  # the walk-through's comments, echoed by lldb
-        if command in ("continue", "c", "process continue"):
-            current = None
-            if re.search(r"stop reason = breakpoint", output):
-                current = Stop(len(stops) + 1, f"(lldb) {command}\n{output}")
-                stops.append(current)
-        elif current is not None:
-            current.add(command, output)
-    return stops
-
-
-def lldb_frames(backtrace: str) -> list[tuple[int, str]]:
-    """(pc, rest of the line) for each `frame #N: 0x... module`function` line."""
-    return [(int(pc, 16), what) for pc, what in
-            re.findall(rf"^\s*\*?\s*frame #\d+: ({HEX}) \S+?`(.*)$", backtrace, re.M)]
-
-
-def cfs_frames(text: str) -> list[tuple[int, str]]:
-    """(pc, description) for each `#N: 0x... description` line of `cfs bt`."""
-    return [(int(pc, 16), what) for pc, what in
-            re.findall(rf"^\s*#\d+: ({HEX}) (.*)$", text, re.M)]
-
-
-def coroutines(stop: Stop) -> list[dict]:
-    """The rows of `cfs coroutines` at this stop, newest first."""
-    text = stop.output("cfs coroutines")
-    rows = re.findall(rf"^\s*#(\d+) (\w+)\s+stack \[({HEX}), ({HEX})\).*saved sp ({HEX}|-)", text, re.M)
-    count = re.search(r"^(\d+) live coroutine", text, re.M)
-    if not count or int(count.group(1)) != len(rows):
-        raise CheckFailed(f"stop {stop.number}: cannot read `cfs coroutines`", stop.text)
-    return [{"status": s, "lo": int(lo, 16), "hi": int(hi, 16),
-             "saved_sp": None if sp == "-" else int(sp, 16)} for _, s, lo, hi, sp in rows]
-
-
-def check_parked(stop: Stop, number: int, row: dict, body: str) -> int:
-    """`cfs bt N` of a parked coroutine: from a saved sp inside its stack,
-    through cfs::yield() into `body`, down to cfs_trampoline."""
-    text = stop.output(f"cfs bt {number}")
-    walked = cfs_frames(text)
-    names = [what for _, what in walked]
-    yields = [i for i, n in enumerate(names) if n.startswith("cfs::yield()")]
-    bodies = [i for i, n in enumerate(names) if body in n]
-    saved = row["saved_sp"]
-    if row["status"] != "suspended" or saved is None or not row["lo"] <= saved < row["hi"]:
-        raise CheckFailed(f"stop {stop.number}: coroutine #{number} should be suspended with a saved "
-                          "sp inside its stack", stop.output("cfs coroutines"))
-    if not yields or not bodies or bodies[0] <= yields[0] or \
-            not names or not names[-1].startswith("cfs_trampoline") or \
-            "(fp = 0: the end of the chain)" not in text:
-        raise CheckFailed(f"stop {stop.number}: `cfs bt {number}` should go from cfs::yield() into "
-                          f"{body}, down to cfs_trampoline", text)
-    return len(walked)
+def cfs_frames(text: str) -> list[str]:
+    return re.findall(rf"^\s*#\d+: {HEX} (.*)$", text, re.M)
 
 
 def check(result: lldb_session.Result) -> list[str]:
-    """Raises CheckFailed, or returns a summary of what was checked."""
     transcript = result.transcript
     if result.timed_out:
         raise CheckFailed("the session timed out", tail(transcript))
-
     pairs = [(c, o) for c, o in lldb_session.commands(transcript) if not c.startswith("#")]
     errors = [f"(lldb) {c}\n{o}" for c, o in pairs if re.search(r"^error:", o, re.M)]
     if errors:
         raise CheckFailed("lldb reported an error", "\n".join(errors))
-
     m = re.search(r"^Process \d+ exited with status = (-?\d+).*$", transcript, re.M)
     if not m or m.group(1) != "0":
         raise CheckFailed("the program did not exit with status 0 under lldb",
                           m.group(0) if m else tail(transcript))
-    if result.program_status not in (0, None):
-        raise CheckFailed(f"the emulator exited with status {result.program_status}",
-                          result.program_output[-1500:])
-    if result.lldb_status != 0:
-        raise CheckFailed(f"lldb exited with status {result.lldb_status}", tail(transcript))
-    for line in ('alice: got "hello, alice"', "bob: got", "heartbeat 8", "coroutines, busy polling"):
+    if result.program_status not in (0, None) or result.lldb_status != 0:
+        raise CheckFailed(f"the emulator or lldb failed ({result.program_status}, {result.lldb_status})",
+                          tail(transcript))
+    for line in ("100 connections, 64 B", "20 connections open, each one's task parked",
+                 "cut at the drain deadline", "0 error(s)"):
         if line not in result.program_output:
             raise CheckFailed(f"the demo did not print {line!r}",
                               "--- program output ---\n" + result.program_output)
     summary = ["the program ran to the end and exited with status 0"]
 
-    stops = split_stops(pairs)
-    where = [re.search(r"frame #0: \S+ \S+?`(.*)$", s.text, re.M) for s in stops]
-    names = [w.group(1) if w else "?" for w in where]
-    if len(stops) != 2 or not re.match(r"\(anonymous namespace\)::coroutines_over_blocking_io\(",
-                                       names[0]) or not re.match(RECV, names[1]):
-        stop_lines = re.findall(r"^.*(?:stop reason|frame #0).*$", transcript, re.M)
-        raise CheckFailed("expected two stops: in coroutines_over_blocking_io, then in recv; "
-                          f"got {names}", "\n".join(stop_lines))
-    s1, s2 = stops
+    # The one stop, and the commands run there.
+    stops = [i for i, (c, o) in enumerate(pairs) if c == "continue" and "stop reason = breakpoint" in o]
+    if len(stops) != 1 or "all_parked" not in pairs[stops[0]][1]:
+        raise CheckFailed("expected one stop, in all_parked", tail(transcript))
+    at_stop: dict[str, str] = {}
+    for c, o in pairs[stops[0] + 1:]:
+        if c == "continue":
+            break
+        at_stop.setdefault(c, o)
 
-    # ---- Stop 1: before the dispatcher exists.
-    if coroutines(s1):
-        raise CheckFailed("stop 1: no coroutine should exist yet", s1.text)
-    summary.append("stop 1 coroutines_over_blocking_io: no live coroutine")
+    def output(command: str) -> str:
+        if command not in at_stop:
+            raise CheckFailed(f"the walk-through does not run `{command}` at the stop")
+        return at_stop[command]
 
-    # ---- Stop 2: Alice's stack, recv on top.
-    frames = lldb_frames(s2.output("thread backtrace"))
-    what = [w for _, w in frames]
-    if len(what) < 4 or not re.match(RECV, what[0]) or not what[1].startswith("cfs::read_some(") or \
-            not re.search(r"visit_greeter\(.*name=\"alice\"", what[2]):
-        raise CheckFailed("stop 2: `thread backtrace` should start recv, cfs::read_some, "
-                          "visit_greeter(name=\"alice\")", s2.text)
-    if not what[-1].startswith("cfs_trampoline") or \
-            any(re.match(r"main\b", w) or "RoundRobin::run" in w for w in what):
-        raise CheckFailed("stop 2: Alice's backtrace should end at cfs_trampoline, without the "
-                          "dispatcher or main", s2.text)
-    summary.append(f"stop 2 recv: thread backtrace is Alice's stack: recv, read_some, "
-                   f"visit_greeter(\"alice\") ... cfs_trampoline ({len(frames)} frames)")
+    # ---- cfs coroutines
+    text = output("cfs coroutines")
+    rows = re.findall(rf"^\s*#(\d+) (\w+)\s+stack \[({HEX}), ({HEX})\).*saved sp ({HEX}|-)\s.*\n\s+(.*)$",
+                      text, re.M)
+    if len(rows) != 22:
+        raise CheckFailed(f"`cfs coroutines` should list 22 coroutines, not {len(rows)}", text)
+    for number, status, lo, hi, sp, doing in rows:
+        if status != "suspended" or sp == "-" or not int(lo, 16) <= int(sp, 16) < int(hi, 16):
+            raise CheckFailed(f"coroutine #{number} should be suspended, its saved sp in its stack", text)
+    labels = [r[5].strip() for r in rows]
+    conns = [re.fullmatch(r"conn (\d+): waiting read \(fd (\d+)\)", label) for label in labels[:20]]
+    if not all(c and c.group(1) == c.group(2) for c in conns) or \
+            not re.fullmatch(r"stopper: waiting read \(fd \d+\)", labels[20]) or \
+            not re.fullmatch(r"acceptor: waiting read \(fd \d+\)", labels[21]):
+        raise CheckFailed("`cfs coroutines`: twenty 'conn N: waiting read (fd N)', then the stopper "
+                          "and the acceptor, waiting to read", text)
+    summary.append("cfs coroutines: 22 suspended, 20 'conn N: waiting read (fd N)', stopper, acceptor")
 
-    rows = coroutines(s2)
-    if [r["status"] for r in rows] != ["suspended", "running", "suspended"]:
-        raise CheckFailed("stop 2: `cfs coroutines` should list Bob suspended, Alice running, the "
-                          "heartbeat suspended", s2.output("cfs coroutines"))
-    alice = rows[1]
-    sp = s2.sp()
-    if not alice["lo"] <= sp < alice["hi"]:
-        raise CheckFailed(f"stop 2: sp {sp:#x} should be inside Alice's stack "
-                          f"[{alice['lo']:#x}, {alice['hi']:#x})", s2.text)
-    summary.append(f"stop 2: 3 coroutines (suspended, running, suspended); sp {sp:#x} inside "
-                   "the running one's stack")
+    # ---- cfs bt of a connection, the stopper, the acceptor
+    body = ["cfs::yield()", "cfs::Loop::park", "cfs::Loop::wait_readable", "cfs::read_some",
+            "cfs::echo_connection", "cfs::EchoServer::serve", "cfs_trampoline"]
+    for number, wanted in [(1, body), (20, body),
+                           (21, ["cfs::yield()", "cfs::Loop::park", "cfs::SignalPipe::wait",
+                                 "cfs::EchoServer::stop_and_drain", "cfs_trampoline"]),
+                           (22, ["cfs::yield()", "cfs::Loop::park", "cfs::accept_client",
+                                 "cfs::EchoServer::accept_loop", "cfs_trampoline"])]:
+        text = output(f"cfs bt {number}")
+        names = cfs_frames(text)
+        if not in_order(names, wanted) or not names[-1].startswith("cfs_trampoline") or \
+                "(fp = 0: the end of the chain)" not in text:
+            raise CheckFailed(f"`cfs bt {number}` should go through {', '.join(wanted)}", text)
+        summary.append(f"cfs bt {number}: {len(names)} frames, {wanted[2]} ... {wanted[-2]}")
 
-    text = s2.output("cfs resumer")
-    resumer = [w for _, w in cfs_frames(text)]
-    saved = re.search(rf"resumer's saved sp = ({HEX})", text)
-    order = ["RoundRobin::run", "coroutines_over_blocking_io", "main "]
-    found = [next((i for i, w in enumerate(resumer) if w.startswith(name) or
-                   (name != "main " and name in w)), -1) for name in order]
-    if "resumed from the thread's own stack" not in text or not saved or \
-            any(r["lo"] <= int(saved.group(1), 16) < r["hi"] for r in rows) or \
-            -1 in found or found != sorted(found):
-        raise CheckFailed("stop 2: `cfs resumer` should walk the thread's own stack, from a saved sp "
-                          "outside every coroutine's, through RoundRobin::run and "
-                          "coroutines_over_blocking_io to main", text)
-    summary.append(f"stop 2: cfs resumer: {len(resumer)} frames of the thread's own stack, "
-                   "RoundRobin::run under Alice's recv, then main")
-
-    bob = check_parked(s2, 1, rows[0], "visit_greeter(")
-    beat = check_parked(s2, 3, rows[2], "cfs::heartbeat(")
-    summary.append(f"stop 2: cfs bt 1 (Bob, {bob} frames) and cfs bt 3 (heartbeat, {beat} frames) "
-                   "are parked in cfs::yield()")
-
-    others = [line for line in s2.output("thread list").splitlines()
-              if re.match(r"\s+thread #", line)]
-    if any(re.search(RECV, line) for line in others):
-        raise CheckFailed("stop 2: no other thread should be in recv", s2.output("thread list"))
-    summary.append(f"stop 2: {len(others)} other thread(s), none in recv")
+    # ---- the loop's thread
+    text = output("thread backtrace all")
+    threads = re.split(r"^\s*\*?\s*thread #", text, flags=re.M)[1:]
+    loop_threads = []
+    for t in threads:
+        names = re.findall(rf"frame #\d+: {HEX} \S+?`(.*)$", t, re.M)
+        if in_order(names, ["cfs::Loop::poll", "cfs::Loop::run", "cfs::EchoServer::run"]):
+            loop_threads.append((t, names))
+    if len(loop_threads) != 1 or "stop reason = breakpoint" in loop_threads[0][0].splitlines()[0] or \
+            any("echo_connection" in n for n in loop_threads[0][1]):
+        raise CheckFailed("one thread, not the stopped one, should be in Loop::poll, Loop::run, "
+                          "EchoServer::run, with no task's frames", text)
+    summary.append(f"the loop's thread: {loop_threads[0][1][0].split('(')[0]} ... Loop::poll, "
+                   "Loop::run, EchoServer::run")
     return summary
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description="Check the chapter 04 lldb walk-through.")
+    parser = argparse.ArgumentParser(description="Check the chapter 06 lldb walk-through.")
     parser.add_argument("--lldb", required=True)
     parser.add_argument("--emulator", default="")
     parser.add_argument("--program", required=True)
