@@ -76,7 +76,7 @@ TEST_CASE("idle timeout: a silent client is closed, a slow but steady one is not
 //! [test-idle]
 
 //! [test-max-conns]
-TEST_CASE("past max-conns, a new client is closed at once; a place that frees up is taken again") {
+TEST_CASE("past max-conns, a new client is closed at once, and a place that frees up is taken again") {
   SocketTest test("max-conns");
   {
     RunningServer s({.max_conns = 3});
