@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <optional>
 #include <utility>
@@ -45,14 +46,17 @@ int EchoServer::run() {
   // and its two mappings, not memory: its pages go back to the kernel.
   const stack_pool::Limits before = stack_pool::limits();
   const std::size_t footprint = options_.stack_size + page_size();  // with its guard
-  stack_pool::set_limits({.max_bytes = options_.max_conns * footprint, .max_resident = 64});
+  const std::size_t most = SIZE_MAX / footprint < options_.max_conns ? SIZE_MAX
+                                                                      : options_.max_conns * footprint;
+  stack_pool::set_limits({.max_bytes = most, .max_resident = 64});
 
   Loop loop;
-  loop.set_stack_options({.size = options_.stack_size, .guard = true, .pooled = true});
   loop_ = &loop;
   acceptor_ = loop.spawn("acceptor", [this](Listener l) { accept_loop(std::move(l)); },
                          std::move(listener_));
   stopper_ = loop.spawn("stopper", [this] { stop_and_drain(); });
+  // Those two have the loop's default stacks; the connections, these:
+  loop.set_stack_options({.size = options_.stack_size, .guard = true, .pooled = true});
   loop.run();  // until every task has ended
   loop_ = nullptr;
   stack_pool::set_limits(before);
@@ -81,7 +85,13 @@ void EchoServer::accept_loop(Listener listener) {
       ++stats_.refused;
       continue;  // `fd` closes here
     }
-    start_connection(std::move(fd));
+    try {
+      start_connection(std::move(fd));
+    } catch (const StackError& e) {
+      // No stack for its task (memory, or vm.max_map_count): turned away
+      // too, and the server goes on. Said once, counted every time.
+      if (stats_.no_stack++ == 0) std::fprintf(stderr, "%s; turning clients away\n", e.what());
+    }
   }
   // Never here: the stopper cancels this task, whose wait in accept_client()
   // then throws Cancelled; the stack unwinds and `listener` closes, so new
@@ -117,12 +127,14 @@ void EchoServer::back_off_or_turn_away(const SocketError& error, int listen_fd,
 }
 //! [start-connection]
 void EchoServer::start_connection(Fd fd) {
+  const std::string label = "conn " + std::to_string(fd.get());
+  // The task gets the descriptor; if no stack can be had, spawn() throws
+  // StackError first, and `fd` is still ours, and closes.
+  CoroutineRef task = loop_->spawn(label, [this](Fd fd) { serve(std::move(fd)); }, std::move(fd));
+  connections_.insert(task.address());  // it runs at the loop's next turn
   const std::size_t active = ++stats_.active;
   ++stats_.accepted;
   if (active > stats_.peak.load()) stats_.peak = active;
-  const std::string label = "conn " + std::to_string(fd.get());
-  CoroutineRef task = loop_->spawn(label, [this](Fd fd) { serve(std::move(fd)); }, std::move(fd));
-  connections_.insert(task.address());  // it runs at the loop's next turn
 }
 
 void EchoServer::serve(Fd fd) {

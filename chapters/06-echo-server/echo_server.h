@@ -61,6 +61,7 @@ struct EchoServerStats {
   std::atomic<std::size_t> peak{0};         ///< the most active at once
   std::atomic<std::size_t> refused{0};      ///< past max_conns: accepted, closed
   std::atomic<std::size_t> turned_away{0};  ///< out of descriptors: the spare's
+  std::atomic<std::size_t> no_stack{0};     ///< no stack for its task: accepted, closed
   std::atomic<std::size_t> backoffs{0};     ///< accept failed and could not be helped
   std::atomic<std::size_t> timed_out{0};    ///< closed after idle_timeout
   std::atomic<std::size_t> failed{0};       ///< ended by an error (a reset)

@@ -104,11 +104,12 @@ int main(int argc, char** argv) {
     const int signal_number = server.run();
     const cfs::EchoServerStats& s = server.stats();
     std::printf("stopped by %s: %zu connection(s) served (at most %zu at once), %zu refused "
-                "(max-conns), %zu turned away (out of descriptors), %zu idle timeout(s), %zu "
-                "failed, %zu cut at the drain deadline; %llu bytes echoed\n",
+                "(max-conns), %zu turned away (out of descriptors), %zu without a stack, %zu "
+                "idle timeout(s), %zu failed, %zu cut at the drain deadline; %llu bytes echoed\n",
                 signal_number == SIGINT ? "SIGINT" : "SIGTERM", s.accepted.load(), s.peak.load(),
-                s.refused.load(), s.turned_away.load(), s.timed_out.load(), s.failed.load(),
-                s.cut.load(), static_cast<unsigned long long>(s.bytes.written.load()));
+                s.refused.load(), s.turned_away.load(), s.no_stack.load(), s.timed_out.load(),
+                s.failed.load(), s.cut.load(),
+                static_cast<unsigned long long>(s.bytes.written.load()));
   } catch (const cfs::SocketError& e) {
     std::fprintf(stderr, "%s: %s\n", program, e.what());
     return 1;

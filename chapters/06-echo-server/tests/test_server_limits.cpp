@@ -245,6 +245,24 @@ TEST_CASE("thousands of connections that come and go reuse their stacks") {
 }
 //! [test-stack-reuse]
 
+TEST_CASE("a connection that cannot have a stack is turned away, and the server goes on") {
+  SocketTest test("no stack");
+  {
+    // 2^47 bytes: more than a user address space holds, on every system
+    // here, so every connection's stack fails to map (StackError), as it
+    // would at vm.max_map_count. The acceptor and the stopper have the
+    // loop's default stacks.
+    RunningServer s({.stack_size = std::size_t{1} << 47});
+    for (int i = 0; i < 3; ++i) {
+      cfs::Fd c = s.connect();
+      CHECK(reads_eof(c.get()));  // told no at once
+    }
+    CHECK(RunningServer::eventually([&] { return s.stats().no_stack == 3; }));
+    CHECK(s.stats().active == 0);
+  }  // and it stops as usual
+  test.check_all_closed();
+}
+
 //! [test-spare]
 TEST_CASE("at EMFILE the spare descriptor turns waiting clients away, one per call, and says "
           "when the queue is empty") {
