@@ -10,6 +10,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <string>
 
@@ -102,6 +103,10 @@ int main(int argc, char** argv) {
     }
     std::fflush(stdout);  // whoever started us waits for these lines
     const int signal_number = server.run();
+    // Drained: a signal from now on (a second Ctrl-C, say) changes nothing,
+    // and must not end the process with anything but status 0.
+    std::signal(SIGINT, SIG_IGN);
+    std::signal(SIGTERM, SIG_IGN);
     const cfs::EchoServerStats& s = server.stats();
     std::printf("stopped by %s: %zu connection(s) served (at most %zu at once), %zu refused "
                 "(max-conns), %zu turned away (out of descriptors), %zu without a stack, %zu "

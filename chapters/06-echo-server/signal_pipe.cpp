@@ -2,7 +2,6 @@
 #include "signal_pipe.h"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -53,7 +52,11 @@ SignalPipe::SignalPipe() {
 }
 
 SignalPipe::~SignalPipe() {
-  for (int i = 0; i < caught_count_; ++i) ::signal(caught_[i], SIG_DFL);
+  for (int i = 0; i < caught_count_; ++i) {
+    struct sigaction now {};
+    sigaction(caught_[i].signal_number, nullptr, &now);
+    if (now.sa_handler == write_signal_number) sigaction(caught_[i].signal_number, &caught_[i].before, nullptr);
+  }
   int mine = write_end_.get();
   g_write_end.compare_exchange_strong(mine, -1);
 }
@@ -76,10 +79,12 @@ void SignalPipe::catch_signals(std::initializer_list<int> signals) {
     if (caught_count_ == static_cast<int>(std::size(caught_))) {
       throw std::length_error("cfs: SignalPipe catches at most 8 signals");
     }
-    if (sigaction(signal_number, &action, nullptr) != 0) {
+    Caught& c = caught_[caught_count_];
+    if (sigaction(signal_number, &action, &c.before) != 0) {
       throw std::system_error(errno, std::generic_category(), "cfs: sigaction");
     }
-    caught_[caught_count_++] = signal_number;
+    c.signal_number = signal_number;
+    ++caught_count_;
   }
 }
 //! [catch-signals]

@@ -24,6 +24,8 @@
 // works the same on every system.
 #pragma once
 
+#include <signal.h>
+
 #include <initializer_list>
 
 #include "deadline.h"
@@ -36,7 +38,8 @@ class SignalPipe {
  public:
   /// Makes the pipe, both ends non-blocking and close-on-exec.
   SignalPipe();
-  /// Puts back the default action of the signals it caught.
+  /// Puts back the actions the signals it caught had before, unless
+  /// somebody has changed them since.
   ~SignalPipe();
   SignalPipe(const SignalPipe&) = delete;
   SignalPipe& operator=(const SignalPipe&) = delete;
@@ -58,7 +61,11 @@ class SignalPipe {
  private:
   Fd read_end_;
   Fd write_end_;
-  int caught_[8] = {};
+  struct Caught {
+    int signal_number;
+    struct sigaction before;
+  };
+  Caught caught_[8] = {};
   int caught_count_ = 0;
 };
 //! [signal-pipe]

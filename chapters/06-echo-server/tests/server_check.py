@@ -99,6 +99,15 @@ class Server:
             out, err = self.proc.communicate()
         return self.proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
 
+    def wait(self) -> tuple[int, str, str]:
+        """Until it exits by itself (or TIMEOUT: then it is killed)."""
+        try:
+            out, err = self.proc.communicate(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, err = self.proc.communicate()
+        return self.proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
+
     def kill(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
@@ -242,7 +251,7 @@ def check_sigterm(wrap, server, drain: float) -> None:
         check(all(reads_eof(c) for c in clients[:4]), "sigterm: the clients that close see the server's end of file")
         # ...the fifth does not: it is cut at the drain deadline.
         check(reads_eof(clients[4]), "sigterm: the client that stays is closed at the drain deadline")
-        status, out, err = s.stop()
+        status, out, err = s.wait()  # no second signal: it exits by itself
         took = time.monotonic() - signaled
         check(status == 0 and "stopped by SIGTERM" in out and "1 cut at the drain deadline" in out
               and took >= drain * 0.9,
@@ -311,7 +320,11 @@ def check_emfile(wrap, server, limit: int) -> None:
             c.close()
         status, out, err = s.stop()
         m = re.search(r"(\d+) turned away \(out of descriptors\)", out)
-        check(status == 0 and m is not None and int(m.group(1)) >= 12,
+        # Under Valgrind, Valgrind enforces the limit itself, after the
+        # kernel: accept() succeeds, Valgrind closes the new descriptor and
+        # says EMFILE, so the clients are told no without the spare.
+        least = 1 if any("valgrind" in w for w in wrap) else 12
+        check(status == 0 and m is not None and int(m.group(1)) >= least,
               f"emfile: status 0, and it counted those it turned away ({m.group(1) if m else '?'})",
               f"status {status}\n{out}{err}")
     finally:
