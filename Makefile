@@ -51,7 +51,8 @@ help:
 	@echo "                    LLDB=interactive stops at its first stop and leaves you"
 	@echo "                    at lldb's prompt; ARCH=aarch64 or riscv64 debugs the"
 	@echo "                    qemu build"
-	@echo "  make bench-NN     the chapter's benchmark (release build), with ratios"
+	@echo "  make bench-NN     the chapter's benchmark (release build), with ratios;"
+	@echo "                    bench-06: four echo servers under one load client"
 	@echo "  make diff-NN      diff of chapter NN-1's directory and chapter NN's (the"
 	@echo "                    switch itself lives in asm/, shared, so no diff shows it)"
 	@echo "  make docs         the documentation site, into build/docs/html, and its"
@@ -134,6 +135,13 @@ lldb-%: setup
 	  --emulator="$(if $(filter $(CROSS_ARCHS),$(ARCH)),qemu-$(ARCH);-L;/usr/$(ARCH)-linux-gnu,)" \
 	  --program build/$(ARCH)/$(call chapter_dir,$*)/ch$*_demo \
 	  --script $(call chapter_dir,$*)/walkthrough.lldb $(if $(filter batch,$(LLDB)),--batch,)
+
+# Chapter 06's benchmark is four echo servers under one load client, not
+# Google Benchmark binaries: its script builds what it needs (release), pins
+# server and client to a core each, prints the table and writes notes/.
+# BENCH_ARGS passes flags on, e.g. BENCH_ARGS='--label "a quiet machine"'.
+bench-06: setup
+	python3 chapters/06-echo-server/bench/run_bench.py $(BENCH_ARGS)
 
 bench-%: setup
 	@$(call need_chapter,$*)

@@ -19,6 +19,9 @@ debian_packages=(
   clang llvm                                   # Mach-O assembly check (llvm-nm)
   doxygen graphviz                             # the documentation site
   valgrind                                     # tests under valgrind
+  libasio-dev libasio-doc                      # bench-06: Asio's spawn echo server, built
+                                               # from libasio-doc's example at bench time
+  gnuplot-nox                                  # bench-06: the plots (PNG and SVG, no X)
 )
 homebrew_packages=(cmake ninja doctest google-benchmark boost llvm doxygen graphviz python)
 

@@ -1,5 +1,5 @@
-"""cfs_lldb.py: lldb commands that show cfs coroutines, on AArch64 and
-x86-64, natively or through qemu's gdb stub.
+"""cfs_lldb.py: lldb commands that show cfs coroutines, on AArch64, x86-64
+and RISC-V 64, natively or through qemu's gdb stub.
 
     (lldb) command script import chapters/02-coroutine/cfs_lldb.py
     (lldb) cfs coroutines     every live coroutine: status, stack, saved sp
@@ -10,8 +10,10 @@ stack, or the running coroutine's. A suspended coroutine is only memory:
 its stack, with the frame cfs_switch pushed on top (asm/<arch>/switch.S).
 `cfs bt` reads the frame pointer and return address from that frame, then
 follows the chain of frame records that every function builds (the build
-uses -fno-omit-frame-pointer): on both architectures [fp] holds the
-caller's fp and [fp+8] the return address into the caller.
+uses -fno-omit-frame-pointer). A frame record is two words, the caller's
+fp and then the return address into the caller: at fp itself on AArch64
+and x86-64, at fp-16 on RISC-V 64, where fp holds the CFA (the sp the
+function's caller had) and the record lies just below it.
 
 The records are read through the program's debug information (the type of
 `cfs_live_coroutines`), field by field and by name, so nothing here repeats
@@ -37,7 +39,12 @@ STATUS_NAMES = ["suspended", "running", "normal", "dead"]  # cfs::Status
 SAVED_FP_RA = {
     "aarch64": (144, 152),  # x29, x30 (lr)
     "x86_64": (48, 56),     # rbp, and the return address `call` pushed
+    "riscv64": (192, 200),  # s0 (fp), ra
 }
+
+# Where a function's frame record {caller's fp, return address} lies,
+# relative to its fp.
+FRAME_RECORD_AT = {"aarch64": 0, "x86_64": 0, "riscv64": -16}
 
 
 class CfsError(Exception):
@@ -45,12 +52,14 @@ class CfsError(Exception):
 
 
 def architecture(target):
-    """'aarch64' or 'x86_64', from the target triple."""
+    """'aarch64', 'x86_64' or 'riscv64', from the target triple."""
     triple = target.GetTriple() or ""
     if triple.startswith(("aarch64", "arm64")):
         return "aarch64"
     if triple.startswith("x86_64"):
         return "x86_64"
+    if triple.startswith("riscv64"):
+        return "riscv64"
     raise CfsError(f"cfs: no saved-frame layout for target {triple!r}")
 
 
@@ -219,7 +228,9 @@ def backtrace(target, process, coroutine):
                "dead": "its body has finished"}.get(coroutine.status, "")
         return [f"coroutine {coroutine.record:#x} is {coroutine.status}: no saved frame; {why}"]
     lo, hi = coroutine.stack_lo, coroutine.stack_hi
-    fp_offset, ra_offset = SAVED_FP_RA[architecture(target)]
+    arch = architecture(target)
+    fp_offset, ra_offset = SAVED_FP_RA[arch]
+    record_at = FRAME_RECORD_AT[arch]
     fp = read_pointer(process, sp + fp_offset)
     pc = read_pointer(process, sp + ra_offset)
     where = ("suspended" if coroutine.status == "suspended" else
@@ -238,12 +249,13 @@ def backtrace(target, process, coroutine):
         if fp == 0:  # cfs_prepare starts the chain: cfs_trampoline runs with fp = 0
             lines.append("  (fp = 0: the end of the chain)")
             break
-        if not lo <= fp < hi:
+        record = fp + record_at
+        if not lo <= record < hi:
             lines.append(f"  (fp = {fp:#x} is outside the coroutine's stack: stop)")
             break
-        # The frame record of the function that pc is in: [fp] = its
-        # caller's fp, [fp+8] = the return address into its caller.
-        caller_fp, pc = read_pointer(process, fp), read_pointer(process, fp + 8)
+        # The frame record of the function that pc is in: its caller's fp,
+        # then the return address into its caller.
+        caller_fp, pc = read_pointer(process, record), read_pointer(process, record + 8)
         if caller_fp != 0 and caller_fp <= fp:  # callers' frames lie higher up
             lines.append(f"  (next fp {caller_fp:#x} is not above {fp:#x}: stop)")
             break

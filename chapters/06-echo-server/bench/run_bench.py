@@ -1,0 +1,305 @@
+#!/usr/bin/env python3
+"""chapters/06-echo-server/bench/run_bench.py: `make bench-06`. Four echo
+servers, one load client, in one run:
+
+  ours     echo-server: a coroutine per connection on the kqueue loop (this chapter)
+  threads  ch04_threaded_echo_server: a thread per connection, blocking calls (chapter 04)
+  asio     Asio's stackful-coroutine echo server, examples/cpp11/spawn/echo_server.cpp
+           from Debian's libasio-doc, compiled here into the build directory
+  floor    callback-echo-server: callbacks on the same kqueue shim, no coroutines
+
+Each server runs pinned to core 0 (taskset -c 0), echo-bench to core 1, with
+RLIMIT_NOFILE raised to the hard limit for both. For each message size and
+connection count, each server in turn gets the same closed-loop load (a
+warm-up, then the counted seconds). The script prints the table, the ratios
+against the goals and the CPU model; writes notes/echo-bench.csv; and plots
+throughput and p99 latency against connections (64-byte messages) with gnuplot,
+as PNG and SVG, into notes/.
+
+  python3 chapters/06-echo-server/bench/run_bench.py [--label TEXT] [--duration S]
+          [--warmup S] [--configs 64:1,64:100,...] [--servers ours,asio,...]
+          [--jobs N] [--no-build] [--no-files]
+
+--label is printed beside every figure (e.g. "sanity run on a loaded machine").
+--no-files prints the table only, writing nothing into notes/.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+BUILD = os.path.join(ROOT, "build", "release")
+CH04 = os.path.join(BUILD, "chapters", "04-blocking-sockets")
+CH06 = os.path.join(BUILD, "chapters", "06-echo-server")
+ASIO_EXAMPLE = "examples/cpp11/spawn/echo_server.cpp"
+SERVERS = ["ours", "threads", "asio", "floor"]
+DEFAULT_CONFIGS = "64:1,64:100,64:1000,64:10000,4096:100"
+
+
+def log(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def cpu_model() -> str:
+    """`lscpu`'s model name, with its family and model numbers."""
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown CPU"
+    def field(name: str) -> str:
+        m = re.search(rf"^{re.escape(name)}:\s*(.+)$", out, re.M)
+        return m.group(1).strip() if m else "?"
+    model, family, number, cpus = field("Model name"), field("CPU family"), field("Model"), field("CPU(s)")
+    return f"{model} (family {family}, model {number}), {cpus} CPUs"
+
+
+def asio_source() -> str:
+    """Where Debian's libasio-doc put the example (dpkg -L says)."""
+    out = subprocess.run(["dpkg", "-L", "libasio-doc"], capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        if line.endswith(ASIO_EXAMPLE):
+            return line
+    sys.exit(f"run_bench: {ASIO_EXAMPLE} not found in libasio-doc: `make setup` installs it")
+
+
+def build(jobs: int) -> str:
+    """The release build of what is measured; returns the Asio server's path."""
+    subprocess.run(["cmake", "--preset", "release"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["cmake", "--build", "--preset", "release", "-j", str(jobs), "--target",
+                    "ch06_echo_server", "ch06_echo_bench", "ch06_callback_echo_server",
+                    "ch04_threaded_echo_server"], cwd=ROOT, check=True)
+    source, binary = asio_source(), os.path.join(BUILD, "asio", "asio_spawn_echo_server")
+    if not os.path.exists(binary) or os.path.getmtime(binary) < os.path.getmtime(source):
+        os.makedirs(os.path.dirname(binary), exist_ok=True)
+        log(f"run_bench: compiling {source}")
+        # -O3 -DNDEBUG as CMake's Release builds ours; Asio's spawn() runs on
+        # Boost.Coroutine (deprecated in favour of Coroutine2, hence the define).
+        subprocess.run(["g++", "-std=c++17", "-O3", "-DNDEBUG", "-DBOOST_COROUTINES_NO_DEPRECATION_WARNING",
+                        "-DBOOST_ALLOW_DEPRECATED_HEADERS", source, "-o", binary,
+                        "-lboost_coroutine", "-lboost_context", "-pthread"], check=True)
+    return binary
+
+
+def raise_fd_limit() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, name: str, command: list[str], port: int | None):
+        self.name = name
+        self.proc = subprocess.Popen(["taskset", "-c", "0"] + command, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, preexec_fn=raise_fd_limit)
+        if port is None:  # it prints "listening on HOST:PORT"
+            line = self.proc.stdout.readline().decode()
+            m = re.search(r"listening on \S+:(\d+)", line)
+            if not m:
+                self.stop()
+                sys.exit(f"run_bench: {name} did not say where it listens: {line!r}")
+            port = int(m.group(1))
+        self.port = port
+        for _ in range(200):  # until it accepts connections
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        sys.exit(f"run_bench: {name} does not accept connections on port {port}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def start_servers(names: list[str], asio: str) -> dict[str, Server]:
+    commands = {
+        "ours": ([os.path.join(CH06, "echo-server"), "--port", "0", "--max-conns", "20000"], None),
+        "threads": ([os.path.join(CH04, "ch04_threaded_echo_server"), "--port", "0"], None),
+        "floor": ([os.path.join(CH06, "callback-echo-server"), "--port", "0"], None),
+    }
+    asio_port = free_port()
+    commands["asio"] = ([asio, str(asio_port)], asio_port)
+    return {n: Server(n, *commands[n]) for n in names}
+
+
+def measure(server: Server, size: int, conns: int, warmup: float, duration: float) -> dict:
+    command = ["taskset", "-c", "1", os.path.join(CH06, "echo-bench"), "--port", str(server.port),
+               "--connections", str(conns), "--size", str(size), "--warmup", str(warmup),
+               "--duration", str(duration), "--close-wait", "0", "--timeout", "30",
+               "--connecting", "64", "--json"]
+    r = subprocess.run(command, capture_output=True, text=True, preexec_fn=raise_fd_limit,
+                       timeout=warmup + duration + 300)
+    try:
+        result = json.loads(r.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        result = {"msg_per_s": 0, "mb_per_s": 0, "p50_us": 0, "p99_us": 0, "p999_us": 0,
+                  "max_us": 0, "errors": conns, "client_cpu": 0, "connected": 0}
+    if r.returncode != 0:
+        result["note"] = (r.stdout + r.stderr).strip().splitlines()[-1:] or ["?"]
+    return result
+
+
+def print_table(rows: list[dict], header: str) -> None:
+    print(header)
+    print(f"{'size':>6} {'conns':>6}  {'server':<8} {'msg/s':>10} {'MB/s':>8} {'p50 us':>8} "
+          f"{'p99 us':>8} {'p99.9 us':>9} {'max us':>9} {'errors':>6} {'client CPU':>10}")
+    for r in rows:
+        print(f"{r['size']:>6} {r['connections']:>6}  {r['server']:<8} {r['msg_per_s']:>10.0f} "
+              f"{r['mb_per_s']:>8.2f} {r['p50_us']:>8.1f} {r['p99_us']:>8.1f} {r['p999_us']:>9.1f} "
+              f"{r['max_us']:>9.1f} {r['errors']:>6} {100 * r['client_cpu']:>9.0f}%"
+              + (f"  ({r['note'][0]})" if r.get("note") else ""))
+
+
+def print_ratios(rows: list[dict]) -> None:
+    by = {(r["size"], r["connections"], r["server"]): r for r in rows}
+    configs = sorted({(r["size"], r["connections"]) for r in rows})
+    print("\nRatios (same run). Goals: ours/asio throughput >= 1.0x, ours/floor >= 0.9x, "
+          "ours' p99 <= asio's.")
+    print(f"{'size':>6} {'conns':>6}  {'ours/asio':>9} {'ours/floor':>10} {'ours/threads':>12} "
+          f"{'p99 ours/asio':>13}  goals")
+    for size, conns in configs:
+        get = lambda s: by.get((size, conns, s))
+        ours, asio, floor, threads = get("ours"), get("asio"), get("floor"), get("threads")
+        if not ours:
+            continue
+        cells, met = [], []
+        for other, goal in [(asio, 1.0), (floor, 0.9), (threads, None)]:
+            if other and other["msg_per_s"]:
+                x = ours["msg_per_s"] / other["msg_per_s"]
+                cells.append(f"{x:.2f}x")
+                if goal is not None:
+                    met.append(x >= goal)
+            else:
+                cells.append("-")
+        if asio and asio["p99_us"]:
+            p = ours["p99_us"] / asio["p99_us"]
+            cells.append(f"{p:.2f}x")
+            met.append(p <= 1.0)
+        else:
+            cells.append("-")
+        verdict = "all met" if met and all(met) else f"{sum(met)} of {len(met)} met"
+        print(f"{size:>6} {conns:>6}  {cells[0]:>9} {cells[1]:>10} {cells[2]:>12} {cells[3]:>13}  {verdict}")
+
+
+def plot(rows: list[dict], prefix: str, title: str) -> list[str]:
+    """Throughput and p99 against connections (64-byte messages), PNG and SVG."""
+    if not shutil.which("gnuplot"):
+        log("run_bench: no gnuplot: no plots (`make setup` installs gnuplot-nox)")
+        return []
+    written = []
+    with tempfile.TemporaryDirectory() as tmp:
+        servers = [s for s in SERVERS if any(r["server"] == s and r["size"] == 64 for r in rows)]
+        for s in servers:
+            with open(os.path.join(tmp, f"{s}.dat"), "w") as f:
+                for r in sorted((r for r in rows if r["server"] == s and r["size"] == 64),
+                                key=lambda r: r["connections"]):
+                    f.write(f"{r['connections']} {r['msg_per_s']} {r['p99_us']}\n")
+        names = {"ours": "ours (coroutine per connection)", "threads": "thread per connection (ch. 04)",
+                 "asio": "Asio spawn (Boost.Coroutine)", "floor": "callbacks, no coroutines"}
+        for what, column, ylabel, logy in [("throughput", 2, "messages per second", False),
+                                           ("p99", 3, "p99 round trip (microseconds)", True)]:
+            for term, ext in [("pngcairo size 900,560 font 'sans,10'", "png"),
+                              ("svg size 900,560 dynamic font 'sans,10'", "svg")]:
+                out = f"{prefix}-{what}.{ext}"
+                lines = ", ".join(f"'{tmp}/{s}.dat' using 1:{column} with linespoints lw 2 "
+                                  f"title '{names[s]}'" for s in servers)
+                script = (f"set terminal {term}\nset output '{out}'\n"
+                          f"set title \"{title}\" noenhanced\nset logscale x\n"
+                          f"{'set logscale y' if logy else 'set yrange [0:*]'}\n"
+                          f"set xlabel 'connections (64-byte messages, closed loop)'\n"
+                          f"set ylabel '{ylabel}'\nset grid\nset key outside bottom center horizontal\n"
+                          f"set xtics ('1' 1, '10' 10, '100' 100, '1000' 1000, '10000' 10000)\n"
+                          f"plot {lines}\n")
+                subprocess.run(["gnuplot"], input=script, text=True, check=True)
+                written.append(out)
+    return written
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="make bench-06: four echo servers, one load client.")
+    parser.add_argument("--label", default="", help="printed beside every figure")
+    parser.add_argument("--duration", type=float, default=5.0)
+    parser.add_argument("--warmup", type=float, default=1.0)
+    parser.add_argument("--configs", default=DEFAULT_CONFIGS, help="SIZE:CONNS,...")
+    parser.add_argument("--servers", default=",".join(SERVERS))
+    parser.add_argument("--jobs", type=int, default=1, help="build jobs (default 1)")
+    parser.add_argument("--no-build", action="store_true")
+    parser.add_argument("--no-files", action="store_true", help="print only; write nothing into notes/")
+    args = parser.parse_args()
+    names = [s for s in args.servers.split(",") if s]
+    unknown = [s for s in names if s not in SERVERS]
+    if unknown:
+        sys.exit(f"run_bench: unknown server(s) {unknown}: pick from {SERVERS}")
+    configs = [tuple(int(x) for x in c.split(":")) for c in args.configs.split(",")]
+    if not shutil.which("taskset"):
+        sys.exit("run_bench: needs taskset (util-linux) to pin the server and the client")
+
+    asio = os.path.join(BUILD, "asio", "asio_spawn_echo_server") if args.no_build else build(args.jobs)
+    raise_fd_limit()
+    cpu = cpu_model()
+    when = datetime.date.today().isoformat()
+    label = f"; {args.label}" if args.label else ""
+    header = (f"\nEcho servers, {when}, {cpu}; server on core 0, echo-bench on core 1; "
+              f"{args.warmup:g} s warm-up, {args.duration:g} s counted per row; "
+              f"RLIMIT_NOFILE {resource.getrlimit(resource.RLIMIT_NOFILE)[1]}{label}\n")
+    log(header.strip())
+    servers = start_servers(names, asio)
+    rows = []
+    try:
+        for size, conns in configs:
+            for name in names:
+                log(f"run_bench: {name:<8} {conns:>6} connections, {size}-byte messages ...")
+                r = measure(servers[name], size, conns, args.warmup, args.duration)
+                rows.append({"date": when, "cpu": cpu, "label": args.label, "server": name,
+                             "size": size, "connections": conns, **{k: r.get(k, 0) for k in (
+                                 "msg_per_s", "mb_per_s", "p50_us", "p99_us", "p999_us", "max_us",
+                                 "errors", "client_cpu")}, "note": r.get("note")})
+                time.sleep(0.5)  # let the last connections' teardown settle
+    finally:
+        for s in servers.values():
+            s.stop()
+
+    print_table(rows, header)
+    print_ratios(rows)
+    if not args.no_files:
+        notes = os.path.join(ROOT, "notes")
+        path = os.path.join(notes, "echo-bench.csv")
+        with open(path, "w", newline="") as f:
+            fields = ["date", "cpu", "label", "server", "size", "connections", "msg_per_s", "mb_per_s",
+                      "p50_us", "p99_us", "p999_us", "max_us", "errors", "client_cpu"]
+            w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
+            w.writeheader()
+            w.writerows(rows)
+        title = f"Echo servers, {cpu}, {when}{label}"
+        written = [path] + plot(rows, os.path.join(notes, "echo-bench"), title)
+        print("\nwrote " + ", ".join(os.path.relpath(p, ROOT) for p in written))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

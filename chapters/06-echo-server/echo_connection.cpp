@@ -1,0 +1,72 @@
+// echo_connection.cpp: read, write it all back, repeat; then half-close.
+#include "echo_connection.h"
+
+#include <sys/socket.h>
+
+#include <array>
+#include <cerrno>
+#include <span>
+#include <string>
+
+#include "fd_wait.h"
+#include "io.h"
+#include "socket_error.h"
+
+namespace cfs {
+
+namespace {
+
+// As in io.cpp: no SIGPIPE for a send to a connection the peer has closed
+// (Linux asks per call; on macOS the socket has SO_NOSIGPIPE).
+#if defined(MSG_NOSIGNAL)
+constexpr int kSendFlags = MSG_NOSIGNAL;
+#else
+constexpr int kSendFlags = 0;
+#endif
+
+Deadline idle_deadline(Clock::duration idle) {
+  return idle == Clock::duration::zero() ? no_deadline : after(idle);
+}
+
+//! [write-some]
+/// Waits until the socket has room (if it has none), then writes as much
+/// of `data` as fits, and returns how much that was. write_all() would
+/// write everything before it returns, under one deadline for the whole
+/// call; this lets the caller start a fresh deadline for every wait, so a
+/// client that keeps reading, however slowly, is never taken for idle.
+std::size_t write_some(int fd, std::span<const std::byte> data, Deadline deadline) {
+  for (;;) {
+    const ssize_t n = ::send(fd, data.data(), data.size(), kSendFlags);
+    if (n >= 0) return static_cast<std::size_t>(n);
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) throw_errno("send", "fd " + std::to_string(fd));
+    wait_writable(fd, deadline);  // parks this task until the client has read some
+  }
+}
+//! [write-some]
+
+}  // namespace
+
+//! [echo-connection]
+void echo_connection(int fd, Clock::duration idle, ByteCounts& counts) {
+  std::array<std::byte, kEchoBuffer> buffer;  // in this task's own stack frame
+  for (;;) {
+    const std::size_t n = read_some(fd, buffer, idle_deadline(idle));  // parks; TimedOut
+    if (n == 0) break;  // end of file: the client will send nothing more
+    counts.read += n;
+    // All of it goes back before the next read: no read while a write is
+    // pending. That one rule is the backpressure.
+    std::span<const std::byte> rest = std::span(buffer).first(n);
+    while (!rest.empty()) {
+      const std::size_t k = write_some(fd, rest, idle_deadline(idle));  // parks; TimedOut
+      rest = rest.subspan(k);
+      counts.written += k;
+    }
+  }
+  // Everything the client sent has been written back: send our end of file
+  // after it. (After a reset this fails with ENOTCONN; nothing is lost.)
+  ::shutdown(fd, SHUT_WR);
+}
+//! [echo-connection]
+
+}  // namespace cfs

@@ -1,0 +1,166 @@
+// tests/test_load_client.cpp: the load client measures, and it catches
+// servers that are wrong: a flipped byte, an extra one, an early close,
+// while a server that sends its echo back a byte at a time is right.
+#include <doctest/doctest.h>
+
+#include <sys/socket.h>
+
+#include <array>
+#include <string>
+
+#include "../latency_histogram.h"
+#include "../load_client.h"
+#include "../slow_servers.h"
+#include "server_test.h"
+#include "socket_test.h"
+
+namespace {
+
+/// A one-client echo server that does `change` to each piece before
+/// writing it back (the piece, and how many bytes came before it).
+cfs::OneClientServer::Body echo_with(std::function<void(std::vector<std::byte>&, std::size_t)> change) {
+  return [change](int fd, cfs::OneClientServer&) {
+    std::array<std::byte, 4096> buffer;
+    std::size_t before = 0;
+    while (const std::size_t n = cfs::read_some(fd, buffer, patience())) {
+      std::vector<std::byte> piece(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(n));
+      change(piece, before);
+      before += n;
+      cfs::write_all(fd, piece, patience());
+    }
+    ::shutdown(fd, SHUT_WR);
+  };
+}
+
+cfs::LoadResult one_connection(std::uint16_t port, std::uint64_t messages, std::size_t size) {
+  return cfs::run_load({.port = port, .connections = 1, .size = size, .messages = messages,
+                        .timeout = 10s, .close_wait = 10s});
+}
+
+}  // namespace
+
+TEST_CASE("the latency histogram: exact below 128 ns, within 1/64 above, max exact") {
+  cfs::LatencyHistogram h;
+  CHECK(h.percentile(50) == 0);
+  for (std::uint64_t v = 1; v <= 100; ++v) h.record(v);
+  CHECK(h.count() == 100);
+  CHECK(h.percentile(50) == 50);
+  CHECK(h.percentile(99) == 99);
+  CHECK(h.percentile(100) == 100);
+
+  cfs::LatencyHistogram wide;
+  for (std::uint64_t v = 1; v <= 1'000'000; ++v) wide.record(v * 1000);  // 1 us .. 1 s
+  for (const double p : {50.0, 90.0, 99.0, 99.9}) {
+    const double truth = p / 100 * 1e9;
+    CAPTURE(p);
+    CHECK(static_cast<double>(wide.percentile(p)) >= truth * 0.999);
+    CHECK(static_cast<double>(wide.percentile(p)) <= truth * (1 + 1.0 / 64));
+  }
+  CHECK(wide.max() == 1'000'000'000);
+  CHECK(wide.percentile(100) == 1'000'000'000);
+}
+
+//! [test-load-client]
+TEST_CASE("the load client against the echo server: every message counted and checked") {
+  SocketTest test("load client");
+  {
+    RunningServer s;
+    const std::size_t connections = heavy(100, 20);
+    const cfs::LoadResult r = cfs::run_load({.port = s.port(), .connections = connections,
+                                             .size = 100, .messages = 50});
+    CHECK(r.errors == 0);
+    for (const std::string& e : r.first_errors) MESSAGE(e);
+    CHECK(r.connected == connections);
+    CHECK(r.messages == connections * 50);
+    CHECK(r.latency.count() == r.messages);
+    CHECK(r.closed_cleanly == connections);  // the server's end of file after ours
+    CHECK(s.stats().bytes.written == connections * 50 * 100);
+    CHECK(s.stats().peak == connections);   // all open at once
+
+    // And by time: a warm-up whose messages are not counted, then the counted ones.
+    const cfs::LoadResult t = cfs::run_load({.port = s.port(), .connections = 4, .size = 64,
+                                             .warmup = 100ms, .duration = 300ms});
+    CHECK(t.errors == 0);
+    CHECK(t.messages > 0);
+    CHECK(t.all_messages > t.messages);
+    CHECK(t.seconds == doctest::Approx(0.3));
+  }
+  test.check_all_closed();
+}
+//! [test-load-client]
+
+TEST_CASE("the load client takes an echo that comes back a byte at a time (short reads)") {
+  SocketTest test("short reads");
+  {
+    cfs::OneClientServer dribbler([](int fd, cfs::OneClientServer&) {
+      std::array<std::byte, 4096> buffer;
+      while (const std::size_t n = cfs::read_some(fd, buffer, patience())) {
+        for (std::size_t i = 0; i < n; ++i) {
+          cfs::write_all(fd, std::span(buffer).subspan(i, 1), patience());
+          std::this_thread::sleep_for(std::chrono::microseconds(200));
+        }
+      }
+      ::shutdown(fd, SHUT_WR);
+    });
+    const cfs::LoadResult r = one_connection(dribbler.port(), 3, 64);
+    CHECK(r.errors == 0);
+    CHECK(r.messages == 3);
+  }
+  test.check_all_closed();
+}
+
+//! [test-load-client-catches]
+TEST_CASE("the load client catches a flipped byte, an extra byte, and an early close") {
+  SocketTest test("wrong servers");
+  {
+    cfs::OneClientServer flips(echo_with([](std::vector<std::byte>& piece, std::size_t before) {
+      if (before <= 100 && 100 < before + piece.size()) piece[100 - before] ^= std::byte{0x20};
+    }));
+    cfs::LoadResult r = one_connection(flips.port(), 5, 64);
+    CHECK(r.errors == 1);
+    REQUIRE(r.first_errors.size() == 1);
+    // Byte 100 of the stream is byte 36 of the second 64-byte message.
+    CHECK(r.first_errors[0].find("byte 36 of message 2 differs") != std::string::npos);
+    MESSAGE(r.first_errors[0]);
+
+    cfs::OneClientServer adds(echo_with([](std::vector<std::byte>& piece, std::size_t before) {
+      if (before == 0) piece.push_back(std::byte{0});
+    }));
+    r = one_connection(adds.port(), 5, 64);
+    CHECK(r.errors == 1);
+    REQUIRE(r.first_errors.size() == 1);
+    // All 65 bytes come in one read (one send, on loopback): more than sent.
+    CHECK(r.first_errors[0].find("more bytes came back than were sent") != std::string::npos);
+
+    cfs::OneClientServer quits([](int fd, cfs::OneClientServer&) {
+      std::array<std::byte, 64> first;
+      cfs::read_exact(fd, first, patience());
+      cfs::write_all(fd, std::span(first).first(32), patience());  // half of it...
+      ::shutdown(fd, SHUT_WR);                                     // ...and our end of file
+      while (cfs::read_some(fd, first, patience()) != 0) {
+      }
+    });
+    r = one_connection(quits.port(), 5, 64);
+    CHECK(r.errors == 1);
+    REQUIRE(r.first_errors.size() == 1);
+    CHECK(r.first_errors[0].find("closed the connection after 32 of 64 bytes of message 1") !=
+          std::string::npos);
+  }
+  test.check_all_closed();
+}
+//! [test-load-client-catches]
+
+TEST_CASE("the load client reports a server that is not there, per connection") {
+  SocketTest test("nobody there");
+  std::uint16_t port;
+  {
+    cfs::Listener gone = cfs::listen_tcp("127.0.0.1", 0);
+    port = gone.address.port();
+  }
+  const cfs::LoadResult r = cfs::run_load({.port = port, .connections = 3, .messages = 1});
+  CHECK(r.connected == 0);
+  CHECK(r.errors == 3);
+  REQUIRE(!r.first_errors.empty());
+  CHECK(r.first_errors[0].find("Connection refused") != std::string::npos);
+  test.check_all_closed();
+}

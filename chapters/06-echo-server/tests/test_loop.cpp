@@ -1,0 +1,376 @@
+// tests/test_loop.cpp: tasks on one kqueue loop: waits, deadlines,
+// cancellation, run_blocking, and nothing left behind.
+#include <doctest/doctest.h>
+
+#include <dirent.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../../../common/watchdog.h"
+#include "../loop.h"
+#include "../pull.h"
+#include "../stack_memory.h"
+#include "../stack_pool.h"
+
+using namespace std::chrono_literals;
+using cfs::Loop;
+
+namespace {
+
+int count_open_fds() {
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) dir = opendir("/dev/fd");
+  int n = 0;
+  while (readdir(dir) != nullptr) ++n;
+  closedir(dir);
+  return n;
+}
+
+/// A connected pair of non-blocking stream sockets, closed at the end.
+struct SocketPair {
+  int fd[2] = {-1, -1};
+  SocketPair() {
+    REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fd) == 0);
+  }
+  ~SocketPair() {
+    for (int f : fd)
+      if (f >= 0) close(f);
+  }
+};
+
+/// Reads one byte, waiting on the loop as long as there is none.
+char read_byte(int fd, cfs::Deadline deadline = cfs::no_deadline) {
+  char c;
+  for (;;) {
+    ssize_t n = read(fd, &c, 1);
+    if (n == 1) return c;
+    if (n == 0) throw std::runtime_error("end of file");
+    if (errno != EAGAIN) throw std::runtime_error("read failed");
+    Loop::current().wait_readable(fd, deadline);
+  }
+}
+
+void write_byte(int fd, char c) { REQUIRE(write(fd, &c, 1) == 1); }
+
+/// Coroutines alive in this process: stacks mapped, less those that wait
+/// in this thread's pool for a coroutine to come.
+std::size_t live_coroutines() { return cfs::StackMemory::live_count() - cfs::stack_pool::size(); }
+
+double seconds_since(cfs::Deadline t0) {
+  return std::chrono::duration<double>(cfs::Clock::now() - t0).count();
+}
+
+}  // namespace
+
+//! [ping-pong-test]
+TEST_CASE("thousands of tasks ping-pong over socketpairs on one thread") {
+  const int fds_before = count_open_fds();
+  const std::size_t coroutines_before = live_coroutines();
+  constexpr int kPairs = 1000, kRounds = 20;
+  std::atomic<long> exchanged{0};
+  {
+    Loop loop;
+    std::vector<SocketPair> pairs(kPairs);
+    for (auto& p : pairs) {
+      loop.spawn("ping", [&exchanged](int fd) {
+        for (int i = 0; i < kRounds; ++i) {
+          write_byte(fd, 'p');
+          CHECK(read_byte(fd) == 'q');
+          ++exchanged;
+        }
+      }, p.fd[0]);
+      loop.spawn("pong", [](int fd) {
+        for (int i = 0; i < kRounds; ++i) {
+          CHECK(read_byte(fd) == 'p');
+          write_byte(fd, 'q');
+        }
+      }, p.fd[1]);
+    }
+    CHECK(loop.size() == 2 * kPairs);
+    CHECK(live_coroutines() == coroutines_before + 2 * kPairs);
+    loop.run();
+    CHECK(loop.size() == 0);
+  }
+  CHECK(exchanged == long{kPairs} * kRounds);
+  CHECK(count_open_fds() == fds_before);
+  CHECK(live_coroutines() == coroutines_before);
+}
+//! [ping-pong-test]
+
+TEST_CASE("sleeping tasks wake in deadline order, not in the order they slept") {
+  Loop loop;
+  std::vector<int> woke;
+  // Every deadline from the same moment: however long the tasks take to
+  // start (under Valgrind, on a busy machine), the order is the deadlines'.
+  const auto t0 = cfs::Clock::now();
+  for (int ms : {50, 10, 30, 20, 40}) {
+    loop.spawn("sleeper", [&woke, t0, ms] {
+      Loop::current().sleep_until(t0 + std::chrono::milliseconds(ms));
+      woke.push_back(ms);
+    });
+  }
+  loop.run();
+  CHECK(woke == std::vector<int>{10, 20, 30, 40, 50});
+  CHECK(seconds_since(t0) >= 0.050);
+}
+
+//! [deadline-test]
+TEST_CASE("a wait whose deadline passes throws TimedOut: a silent peer times out") {
+  SocketPair p;  // nobody ever writes to p.fd[0]
+  Loop loop;
+  std::string what;
+  const auto t0 = cfs::Clock::now();
+  loop.spawn("reader", [&] {
+    try {
+      read_byte(p.fd[0], cfs::after(50ms));
+    } catch (const cfs::TimedOut& e) {
+      what = e.what();
+    }
+  });
+  loop.run();
+  CHECK(what == "cfs: waiting read on fd " + std::to_string(p.fd[0]) + ": the deadline passed");
+  CHECK(seconds_since(t0) >= 0.050);
+  // And no stale event reaches anybody later: the same descriptor, now
+  // readable, with a new task waiting for something else.
+  write_byte(p.fd[1], 'x');
+  loop.spawn("sleeper", [] { Loop::current().sleep_for(20ms); });
+  loop.run();
+  CHECK(loop.stale_events() == 0);
+}
+//! [deadline-test]
+
+namespace {
+struct Noted {
+  std::vector<std::string>* log;
+  const char* name;
+  ~Noted() { log->push_back(name); }
+};
+
+void deep(int depth, int fd, std::vector<std::string>* log) {
+  Noted n{log, depth == 0 ? "~innermost" : "~frame"};
+  if (depth == 0) {
+    read_byte(fd);  // parked here, five calls deep
+    log->push_back("not reached");
+  } else {
+    deep(depth - 1, fd, log);
+  }
+}
+}  // namespace
+
+//! [cancel-test]
+TEST_CASE("cancelling a task parked deep in its calls unwinds it, and no stale event follows") {
+  SocketPair p;
+  Loop loop;
+  std::vector<std::string> log;
+  cfs::CoroutineRef victim = loop.spawn("victim", [&] {
+    try {
+      deep(4, p.fd[0], &log);
+    } catch (const cfs::Cancelled&) {
+      log.push_back("caught Cancelled");
+      throw;  // cleanup done; let it go on
+    }
+  });
+  loop.spawn("canceller", [&] {
+    Loop::current().sleep_for(10ms);
+    CHECK(Loop::current().cancel(victim));
+    write_byte(p.fd[1], 'x');  // the victim's descriptor gets ready now
+    Loop::current().sleep_for(10ms);  // a turn of the loop with that event
+  });
+  loop.run();
+  CHECK(log == std::vector<std::string>{"~innermost", "~frame", "~frame", "~frame", "~frame",
+                                        "caught Cancelled"});
+  CHECK_FALSE(loop.cancel(victim));  // gone: not a live task any more
+  CHECK(loop.stale_events() == 0);   // its interest went with it
+}
+//! [cancel-test]
+
+TEST_CASE("a peer that closes mid-wait wakes the reader with the end of file") {
+  SocketPair p;
+  Loop loop;
+  std::string got;
+  loop.spawn("reader", [&] {
+    try {
+      read_byte(p.fd[0]);
+    } catch (const std::runtime_error& e) {
+      got = e.what();
+    }
+  });
+  loop.spawn("closer", [&] {
+    Loop::current().sleep_for(10ms);
+    close(p.fd[1]);
+    p.fd[1] = -1;
+  });
+  loop.run();
+  CHECK(got == "end of file");
+}
+
+//! [run-blocking-test]
+TEST_CASE("run_blocking keeps the loop responsive: a heartbeat ticks while it runs") {
+  Loop loop;
+  int beats = 0;
+  bool done = false;
+  int answer = 0;
+  loop.spawn("blocking", [&] {
+    answer = Loop::current().run_blocking([] {
+      std::this_thread::sleep_for(200ms);  // a call that blocks its thread
+      return 42;
+    });
+    done = true;
+  });
+  loop.spawn("heartbeat", [&] {
+    while (!done) {
+      Loop::current().sleep_for(10ms);
+      ++beats;
+    }
+  });
+  loop.run();
+  CHECK(answer == 42);
+  CHECK(beats >= 5);  // 20 if the machine is idle; at least some, never 0
+}
+//! [run-blocking-test]
+
+TEST_CASE("run_blocking passes an exception back to the task") {
+  Loop loop;
+  std::string what;
+  loop.spawn("blocking", [&] {
+    try {
+      Loop::current().run_blocking([]() -> int { throw std::runtime_error("from the helper"); });
+    } catch (const std::runtime_error& e) {
+      what = e.what();
+    }
+  });
+  loop.run();
+  CHECK(what == "from the helper");
+}
+
+TEST_CASE("tasks may spawn tasks while they run: the task list grows under them") {
+  Loop loop;
+  int ran = 0;
+  loop.spawn("parent", [&] {
+    for (int i = 0; i < 100; ++i) Loop::current().spawn("child", [&ran] { ++ran; });
+    Loop::current().sleep_for(1ms);  // the parent's own handle has moved by now
+    ++ran;
+  });
+  loop.run();
+  CHECK(ran == 101);
+}
+
+//! [nested-wait-test]
+TEST_CASE("a wait from inside a nested coroutine is a clear error") {
+  Loop loop;
+  std::string what;
+  loop.spawn("task", [&] {
+    cfs::Pull<int> inner([] {
+      Loop::current().sleep_for(1ms);  // would yield to the task, not to the loop
+      cfs::yield(1);
+    });
+    try {
+      inner.next();
+    } catch (const cfs::CoroutineError& e) {
+      what = e.what();
+    }
+  });
+  loop.run();
+  CHECK(what.find("cfs: a task waited from inside a nested coroutine") == 0);
+}
+//! [nested-wait-test]
+
+TEST_CASE("a wait outside any task is a clear error") {
+  CHECK_THROWS_WITH_AS(Loop::current(), doctest::Contains("cfs: no loop runs on this thread"),
+                       cfs::CoroutineError);
+  Loop loop;
+  std::string what;
+  loop.spawn("task", [&] {
+    std::thread([&] {
+      try {
+        Loop::current();
+      } catch (const cfs::CoroutineError& e) {
+        what = e.what();
+      }
+    }).join();
+  });
+  loop.run();
+  CHECK(what.find("cfs: no loop runs on this thread") == 0);
+}
+
+//! [stop-test]
+TEST_CASE("stop() returns with every parked task cancelled and unwound, no descriptor left") {
+  const int fds_before = count_open_fds();
+  const std::size_t coroutines_before = live_coroutines();
+  std::vector<std::string> log;
+  {
+    Loop loop;
+    auto p = std::make_shared<SocketPair>();
+    for (int i = 0; i < 3; ++i) {
+      loop.spawn("parked", [&log, p] {
+        Noted n{&log, "~parked"};
+        read_byte(p->fd[0]);
+      });
+    }
+    loop.spawn("stopper", [] {
+      Loop::current().sleep_for(10ms);
+      Loop::current().stop();
+    });
+    loop.run();
+    CHECK(loop.size() == 0);
+    CHECK(log == std::vector<std::string>{"~parked", "~parked", "~parked"});
+    CHECK(live_coroutines() == coroutines_before);  // ended, not only forgotten
+  }
+  CHECK(count_open_fds() == fds_before);
+}
+//! [stop-test]
+
+TEST_CASE("stop() ends a task that waits for nothing too: its cfs::yield() throws Cancelled") {
+  cfs::Watchdog watchdog(std::chrono::seconds(60), "stop() with a task that only yields");
+  Loop loop;
+  std::vector<std::string> log;
+  long spins = 0;
+  loop.spawn("spinner", [&] {
+    Noted n{&log, "~spinner"};
+    try {
+      for (;;) {
+        ++spins;
+        cfs::yield();  // lets the others run; never parks
+      }
+    } catch (const cfs::Cancelled&) {
+      log.push_back("caught Cancelled");
+      throw;
+    }
+  });
+  loop.spawn("stopper", [] {
+    Loop::current().sleep_for(10ms);
+    Loop::current().stop();
+  });
+  loop.run();  // returns: the spinner is cancelled at its next yield()
+  CHECK(loop.size() == 0);
+  CHECK(spins > 1);
+  CHECK(log == std::vector<std::string>{"caught Cancelled", "~spinner"});
+}
+
+TEST_CASE("a task's escaping exception is reported with its label, and the loop goes on") {
+  Loop loop;
+  std::string seen;
+  loop.on_task_error([&seen](const std::string& label, std::exception_ptr e) {
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+      seen = label + ": " + x.what();
+    }
+  });
+  bool other_ran = false;
+  loop.spawn("conn 17", [] { throw std::runtime_error("boom"); });
+  loop.spawn("other", [&] {
+    Loop::current().sleep_for(1ms);
+    other_ran = true;
+  });
+  loop.run();
+  CHECK(seen == "conn 17: boom");
+  CHECK(other_ran);
+}
