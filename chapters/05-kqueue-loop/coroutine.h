@@ -420,8 +420,9 @@ void yield();
 bool in_coroutine() noexcept;
 
 //! [make-body]
+namespace detail {
 template <class F, class... Args>
-detail::ControlBlock* detail::make_body(const StackOptions& options, F&& f, Args&&... args) {
+ControlBlock* make_body(const StackOptions& options, F&& f, Args&&... args) {
   using B = Body<std::decay_t<F>, std::decay_t<Args>...>;
   StackMemory stack = stack_pool::acquire(options);
   // Place the Body at the very top of the stack, aligned for its type; the
@@ -444,6 +445,7 @@ detail::ControlBlock* detail::make_body(const StackOptions& options, F&& f, Args
   body->adopt(std::move(stack));
   return body;
 }
+}  // namespace detail
 //! [make-body]
 
 }  // namespace cfs
