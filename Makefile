@@ -29,7 +29,7 @@ need_arch = case "$(ARCH)" in native|aarch64|riscv64) ;; *) echo "ARCH=$(ARCH): 
 qemu_for = qemu-$(1) -L /usr/$(1)-linux-gnu
 run_on_arch = $(if $(filter $(CROSS_ARCHS),$(ARCH)),$(call qemu_for,$(ARCH)) ,)
 
-.PHONY: help setup test test-native test-aarch64 test-riscv64 test-asan docs snippets clean
+.PHONY: help setup test test-native test-aarch64 test-riscv64 test-asan docs snippets diagrams clean
 
 help:
 	@echo "coroutines-from-scratch: stackful coroutines from a raw context switch up"
@@ -55,9 +55,14 @@ help:
 	@echo "                    bench-06: four echo servers under one load client"
 	@echo "  make diff-NN      diff of chapter NN-1's directory and chapter NN's (the"
 	@echo "                    switch itself lives in asm/, shared, so no diff shows it)"
-	@echo "  make docs         the documentation site, into build/docs/html, and its"
-	@echo "                    rendering check"
+	@echo "  make docs         the book, into build/docs/html: README as the main page,"
+	@echo "                    the chapters in order, the notes, the exercises with"
+	@echo "                    their hints (not the solutions), the diagrams, and each"
+	@echo "                    chapter's API reference (html/api/NN); zero Doxygen"
+	@echo "                    warnings, then its checks: rendering, links (site and"
+	@echo "                    Markdown), diagrams, headless Chromium"
 	@echo "  make snippets     refresh the code quoted in the texts from the sources"
+	@echo "  make diagrams     redraw notes/diagrams/*.svg from their .dot sources"
 	@echo "  make setup        install what is missing (apt-get or Homebrew)"
 	@echo "  make clean        remove build/"
 	@echo
@@ -165,15 +170,24 @@ diff-%:
 	echo "# shared by every chapter, so no chapter diff shows them: read asm/<arch>/switch.S."; \
 	diff -ruN "$$prev" "$$dir" || test $$? -eq 1
 
+# The book: cmake/docs/build_book.py empties build/docs (pages of an earlier
+# build must not linger), runs Doxygen for the book and once per chapter for
+# its API reference, each failing on any warning; then the same checks as
+# the ctest tools/docs-* tests.
 docs: setup
-	rm -rf build/docs  # pages of an earlier build must not linger
-	mkdir -p build
-	CFS_DOCS_OUT=build/docs doxygen Doxyfile
+	python3 cmake/docs/build_book.py build/docs
+	python3 tests/diagrams.py --check
 	python3 tests/rendering_check.py --html build/docs/html
+	python3 tests/link_check.py --html build/docs/html
+	python3 tests/link_check.py --markdown
+	python3 tests/browser_check.py --html build/docs/html
 	@echo "open build/docs/html/index.html"
 
 snippets:
 	python3 tests/snippets.py --update
+
+diagrams:
+	python3 tests/diagrams.py --update
 
 clean:
 	rm -rf build

@@ -17,13 +17,18 @@ debian_packages=(
   g++-riscv64-linux-gnu                        # RISC-V 64: cross-compile (run: qemu-user)
   lldb python3-lldb-14                         # walk-throughs
   clang llvm                                   # Mach-O assembly check (llvm-nm)
-  doxygen graphviz                             # the documentation site
+  doxygen graphviz                             # the book (make docs), its diagrams (dot)
+  fonts-dejavu-core                            # the fonts dot measures the diagrams' text
+                                               # with (the .dot files name them), so that
+                                               # every machine draws the same SVG
+  chromium                                     # the book's browser check (headless)
   valgrind                                     # tests under valgrind
   libasio-dev libasio-doc                      # bench-06: Asio's spawn echo server, built
                                                # from libasio-doc's example at bench time
   gnuplot-nox                                  # bench-06: the plots (PNG and SVG, no X)
 )
 homebrew_packages=(cmake ninja doctest google-benchmark boost llvm doxygen graphviz python)
+# (The book's browser check also needs Chromium: `brew install --cask chromium`.)
 
 if [[ "$(uname -s)" == Darwin ]]; then
   command -v brew >/dev/null || { echo "setup: please install Homebrew first (https://brew.sh)"; exit 1; }

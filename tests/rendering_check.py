@@ -245,6 +245,8 @@ def check(root: str, html_dir: str) -> tuple[list[str], int]:
     problems, compared = [], 0
     titles = page_titles(html_dir)
     for md in markdown_files(root):
+        if "/solutions/" in f"/{md}":
+            continue  # not in the site (the Doxyfile's EXCLUDE_PATTERNS): solutions apart
         with open(os.path.join(root, md), encoding="utf-8") as f:
             text = f.read()
         md_items, doxygen_only = markdown_items(text)
