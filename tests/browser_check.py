@@ -31,6 +31,11 @@ it. As root, Chromium needs --no-sandbox.
 
 Usage:
     browser_check.py --html DIR [--root DIR] [--chromium PATH] [--timeout S]
+    browser_check.py --self-test --html DIR ...
+                        on a copy of the built site with faults put in (a
+                        diagram's SVG deleted, a page's code blocks hidden,
+                        an image deleted, the navigation's data deleted):
+                        each must be reported, and the site itself must pass
 """
 from __future__ import annotations
 
@@ -171,7 +176,7 @@ def inspect(browser: Browser, session: str, url: str) -> dict:
     browser.events.clear()
     browser.call("Page.navigate", {"url": url}, session)
     browser.wait_event("Page.loadEventFired", session)
-    settle = time.monotonic() + 5
+    settle = time.monotonic() + 3
     while True:
         result = browser.call("Runtime.evaluate", {"expression": INSPECT, "returnByValue": True},
                               session)
@@ -231,24 +236,11 @@ def check_page(md: str, page: str, blocks: int, diagrams: int, shown: dict) -> l
     return problems
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--root", default=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    parser.add_argument("--html", required=True, help="the built site's html directory")
-    parser.add_argument("--chromium", default="chromium")
-    parser.add_argument("--timeout", type=float, default=90, help="seconds for the whole check")
-    args = parser.parse_args(argv)
-    chromium = shutil.which(args.chromium)
-    if chromium is None:
-        print(f"FAIL {args.chromium} not found: install Debian's chromium (cmake/setup.sh does)")
-        return 1
-    html_dir = os.path.abspath(args.html)
-    if not os.path.isfile(os.path.join(html_dir, "index.html")):
-        print(f"FAIL no site in {html_dir}: run `make docs` first")
-        return 1
-    pages = pages_to_check(args.root, html_dir)
+def run(root: str, html_dir: str, chromium: str, timeout: float) -> list[str]:
+    """Opens the pages and returns the problems found."""
+    pages = pages_to_check(root, html_dir)
     problems = [f"{md}: no page for it in {html_dir}" for md, page, _, _ in pages if page is None]
-    browser = Browser(chromium, time.monotonic() + args.timeout)
+    browser = Browser(chromium, time.monotonic() + timeout)
     try:
         target = browser.call("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = browser.call("Target.attachToTarget",
@@ -268,9 +260,65 @@ def main(argv=None) -> int:
         problems.append(f"{error}")
     finally:
         browser.close()
+    print(f"{len(pages)} pages opened in {os.path.basename(chromium)}, {len(problems)} problems")
+    return problems
+
+
+def self_test(root: str, html_dir: str, chromium: str, timeout: float) -> int:
+    """The site passes; a copy with four faults put in fails with each."""
+    print("== the site as built")
+    failures = int(bool(run(root, html_dir, chromium, timeout)))
+    copy = os.path.join(tempfile.mkdtemp(prefix="browser-selftest-"), "html")
+    shutil.copytree(html_dir, copy)
+    try:
+        pages = [p for p in pages_to_check(root, copy) if p[1]]
+        with_diagram = next(p for p in pages if p[3] > 0)
+        with open(os.path.join(copy, with_diagram[1]), encoding="utf-8") as f:
+            svg = re.search(r'<object[^>]*data="([^"]+)"', f.read()).group(1)
+        os.remove(os.path.join(copy, svg))                      # a diagram that is not there
+        last = pages[-1]
+        with open(os.path.join(copy, last[1]), encoding="utf-8") as f:
+            text = f.read()
+        with open(os.path.join(copy, last[1]), "w", encoding="utf-8") as f:  # code not shown
+            f.write(text.replace('<div class="fragment">', '<div class="fragment" style="display:none">'))
+        os.remove(os.path.join(copy, "doxygen.svg"))            # an image that is not there
+        os.remove(os.path.join(copy, "navtreedata.js"))         # navigation that cannot be built
+        print("== a copy with faults")
+        problems = run(root, copy, chromium, timeout)
+        checks = [f"{with_diagram[1]} ({with_diagram[0]}): 0 of",
+                  f"{last[1]} ({last[0]}): {last[2]} code blocks, 0 of them shown with text",
+                  "image doxygen.svg did not load",
+                  "the navigation tree is empty"]
+        for c in checks:
+            found = any(c in p for p in problems)
+            print(f"{'ok  ' if found else 'FAIL'} reported: {c}")
+            failures += not found
+    finally:
+        shutil.rmtree(os.path.dirname(copy), ignore_errors=True)
+    return failures
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--root", default=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    parser.add_argument("--html", required=True, help="the built site's html directory")
+    parser.add_argument("--chromium", default="chromium")
+    parser.add_argument("--timeout", type=float, default=90, help="seconds for the whole check")
+    parser.add_argument("--self-test", action="store_true")
+    args = parser.parse_args(argv)
+    chromium = shutil.which(args.chromium)
+    if chromium is None:
+        print(f"FAIL {args.chromium} not found: install Debian's chromium (cmake/setup.sh does)")
+        return 1
+    html_dir = os.path.abspath(args.html)
+    if not os.path.isfile(os.path.join(html_dir, "index.html")):
+        print(f"FAIL no site in {html_dir}: run `make docs` first")
+        return 1
+    if args.self_test:
+        return 1 if self_test(args.root, html_dir, chromium, args.timeout) else 0
+    problems = run(args.root, html_dir, chromium, args.timeout)
     for p in problems:
         print("FAIL", p)
-    print(f"{len(pages)} pages opened in {os.path.basename(chromium)}, {len(problems)} problems")
     return 1 if problems else 0
 
 
