@@ -17,7 +17,8 @@ DevTools protocol, what it shows:
     > 0), and the navigation works without a server (the tree on the left
     and the tabs have entries: Doxygen builds both with JavaScript).
 
-Pages: the main page, chapter 01, and every other page that shows a diagram.
+Pages: the main page, chapter 01, every other page that shows a diagram, and
+two pages of chapter 02's API reference (its index and cfs::Coroutine).
 
 Why the DevTools protocol, over --remote-debugging-pipe (JSON messages on
 file descriptors 3 and 4, NUL-terminated): --dump-dom prints the DOM but
@@ -188,7 +189,7 @@ def inspect(browser: Browser, session: str, url: str) -> dict:
 
 def pages_to_check(root: str, html_dir: str) -> list[tuple[str, str, int, int]]:
     """(Markdown file, HTML page, code blocks, diagrams) for the main page,
-    chapter 01 and every page that shows a diagram."""
+    chapter 01, every page that shows a diagram, and two API pages."""
     titles = page_titles(html_dir)
     chosen = []
     for md in sorted(os.listdir(os.path.join(root, "chapters"))):
@@ -208,6 +209,12 @@ def pages_to_check(root: str, html_dir: str) -> list[tuple[str, str, int, int]]:
         if md == "README.md" or md.startswith("chapters/01-") or diagrams:
             page = titles.get(markdown_title(text))
             result.append((md, page, blocks, diagrams))
+    # And one chapter's API reference (its own Doxygen run): its index page
+    # and its cfs::Coroutine class, which have no code blocks.
+    api = os.path.join(html_dir, "api", "02")
+    for page in ("index.html", "classcfs_1_1Coroutine.html"):
+        result.append(("cmake/docs/build_book.py", f"api/02/{page}"
+                       if os.path.isfile(os.path.join(api, page)) else None, 0, 0))
     return result
 
 
