@@ -125,6 +125,8 @@ void EchoServer::back_off_or_turn_away(const SocketError& error, int listen_fd,
   std::fprintf(stderr, "%s; accepting again in 100 ms\n", error.what());
   loop_->sleep_for(100ms);
 }
+//! [out-of-descriptors]
+
 //! [start-connection]
 void EchoServer::start_connection(Fd fd) {
   const std::string label = "conn " + std::to_string(fd.get());

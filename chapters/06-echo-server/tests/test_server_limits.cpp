@@ -45,17 +45,20 @@ void push_until_stalled(int fd) {
 TEST_CASE("idle timeout: a silent client is closed, a slow but steady one is not, and neither "
           "is a slow reader until it stops") {
   SocketTest test("idle timeout");
-  const auto idle = std::chrono::milliseconds(heavy(300, 1000));
+  // Long enough that a loaded machine (a Valgrind run on the other core)
+  // does not make the steady client miss its own deadline: it writes every
+  // quarter of the timeout, so it has three quarters to spare.
+  const auto idle = std::chrono::milliseconds(heavy(800, 1000));
   {
     RunningServer s({.idle_timeout = idle});
     const auto start = std::chrono::steady_clock::now();
     cfs::Fd silent = s.connect();   // connects, then says nothing at all
-    cfs::Fd steady = s.connect();   // a byte every third of the timeout
-    for (int i = 0; i < 9; ++i) {
+    cfs::Fd steady = s.connect();   // a byte every quarter of the timeout
+    for (int i = 0; i < 12; ++i) {
       const std::byte b[1] = {static_cast<std::byte>(i)};
       cfs::write_all(steady.get(), b, patience());
       CHECK(read_n(steady.get(), 1) == std::vector<std::byte>(b, b + 1));
-      std::this_thread::sleep_for(idle / 3);
+      std::this_thread::sleep_for(idle / 4);
     }
     // Three timeouts have passed: the silent one was closed (the wait for
     // its first byte counted too), the steady one lives.
@@ -69,8 +72,9 @@ TEST_CASE("idle timeout: a silent client is closed, a slow but steady one is not
     // has the same deadline.
     cfs::Fd stuck = s.connect();
     push_until_stalled(stuck.get());
-    CHECK(RunningServer::eventually([&] { return s.stats().timed_out == 2; }));
-    CHECK(s.stats().active == 1);  // only the steady one
+    CHECK_MESSAGE(RunningServer::eventually([&] { return s.stats().timed_out == 2; }),
+                  "timed out: ", s.stats().timed_out.load(), " (the silent one and the stuck one)");
+    CHECK_MESSAGE(s.stats().active == 1, "active: ", s.stats().active.load(), " (only the steady one)");
   }
   test.check_all_closed();
 }
