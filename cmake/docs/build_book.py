@@ -7,7 +7,8 @@
   2. The API reference of each chapter: `doxygen cmake/docs/api.doxyfile`
      once per chapter, over that chapter's headers, into OUT/html/api/NN/,
      with an index page written here (OUT/api-src/NN/index.md): the
-     chapter's headers, what each is for (its first comment line), and
+     chapter's headers, what each is for (the first sentence of its opening
+     comment), and
      whether it is new or changed in this chapter.
 
 Every run fails on any Doxygen warning (WARN_AS_ERROR); so does this
