@@ -8,8 +8,7 @@
      once per chapter, over that chapter's headers, into OUT/html/api/NN/,
      with an index page written here (OUT/api-src/NN/index.md): the
      chapter's headers, what each is for (the first sentence of its opening
-     comment), and
-     whether it is new or changed in this chapter.
+     comment), and whether it is new or changed in this chapter.
 
 Every run fails on any Doxygen warning (WARN_AS_ERROR); so does this
 script, and it stops at the first failure. OUT is emptied first: pages of
