@@ -6,13 +6,25 @@ Doxygen runs it on every input (FILTER_PATTERNS in Doxyfile and in
 cmake/docs/api.doxyfile) and reads its output instead of the file. It
 changes no line count, so Doxygen's warnings still name the file's lines.
 
-Markdown (*.md): a picture is written with the path a code host resolves,
+Markdown (*.md), pictures: a picture is written with the path a code host resolves,
 from the page's own directory, ![...](../../notes/diagrams/x.svg). Doxygen
 1.9.4 looks an image up by the name of a file in IMAGE_PATH
 (notes/diagrams), and a path that starts with ../ matches none; it would
 leave the path as it is, which from the site's flat html/ directory points
 nowhere. So the path becomes the bare name: Doxygen then finds the file,
 copies it into html/ and shows it.
+
+Markdown, the tree of pages: a chapter's exercises are pages of their own
+(chapters/NN-*/exercises/README.md, one README.md per exercise below it,
+perhaps more pages beside them), and Doxygen 1.9.4 lists every page at the
+top of the site's navigation tree, in the order of their paths: the
+exercises would come before their chapter, all at one level. Each page
+gets, at its end and hidden (display:none), Doxygen's \subpage for every
+page whose parent it is, so that the tree nests them: a page's parent is
+the README.md beside it, or for a README.md the nearest one in a directory
+above. The main page gets none (the chapters and notes are its children in
+the tree already). Nothing visible changes: the pages still link to each
+other with their own Markdown links.
 
 Headers (*.h, for the per-chapter API reference): the sources are written
 to be read, not for Doxygen, in two ways Doxygen trips on:
@@ -28,20 +40,84 @@ import os
 import re
 import sys
 
-DIAGRAMS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "notes", "diagrams")
+ROOT = os.path.realpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+DIAGRAMS = os.path.join(ROOT, "notes", "diagrams")
 
 IMAGE = re.compile(r"(!\[[^\]]*\]\()((?:[^()\s]*/)?notes/diagrams/|(?:\.\./)*diagrams/)([\w.-]+\.svg)\)")
+# Directories whose pages are not in the book (the Doxyfile's EXCLUDE_PATTERNS).
+EXCLUDED = {"build", "solutions"}
 SNIPPET_MARKER = re.compile(r"^\s*//!\s*\[[\w.-]+\]\s*$")
 TAG_LIKE = re.compile(r"(?<![\w<])<(/?[A-Za-z][\w-]*)>")
 
 
-def markdown(text: str) -> str:
+def markdown(text: str, path: str) -> str:
     def bare(m: re.Match) -> str:
         name = m.group(3)
         if not os.path.exists(os.path.join(DIAGRAMS, name)):
             return m.group(0)  # not one of ours: leave it for the link check to report
         return f"{m.group(1)}{name})"
-    return IMAGE.sub(bare, text)
+    return subpages(IMAGE.sub(bare, text), path)
+
+
+def parent_page(page: str) -> str | None:
+    """The README.md beside page (for a page that is not one), else the
+    README.md in the nearest directory above page's own; None for the main
+    page, or a page outside the repository."""
+    directory = os.path.dirname(page)
+    if os.path.basename(page) != "README.md" and os.path.isfile(os.path.join(directory, "README.md")):
+        return os.path.join(directory, "README.md")
+    directory = os.path.dirname(directory)
+    while directory.startswith(ROOT):
+        candidate = os.path.join(directory, "README.md")
+        if os.path.isfile(candidate):
+            return candidate
+        directory = os.path.dirname(directory)
+    return None
+
+
+def page_label(page: str) -> str:
+    """Doxygen's name for a Markdown page: its first heading's {#label}, else
+    md_ and its path with / . - as _ (chapters/01-x/README.md: md_chapters_01_x_README)."""
+    with open(page, encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("# "):
+                label = re.search(r"\{#([\w-]+)\}\s*$", line)
+                if label:
+                    return label.group(1)
+                break
+    rel = os.path.relpath(page, ROOT)
+    return "md_" + re.sub(r"[/\\.-]", "_", rel[:-len(".md")])
+
+
+def children(page: str) -> list[str]:
+    """The Markdown pages whose parent is page, in the order of their titles
+    (numbers compared as numbers: exercise 9 before exercise 10)."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(os.path.dirname(page)):
+        dirnames[:] = [d for d in dirnames if d not in EXCLUDED and not d.startswith(".")]
+        found += [os.path.join(dirpath, n) for n in filenames
+                  if n.endswith(".md") and parent_page(os.path.join(dirpath, n)) == page]
+    return sorted(found, key=lambda p: [int(t) if t.isdigit() else t.lower()
+                                        for t in re.split(r"(\d+)", page_title(p))])
+
+
+def page_title(page: str) -> str:
+    with open(page, encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("# "):
+                return line[2:].strip()
+    return os.path.relpath(page, ROOT)
+
+
+def subpages(text: str, path: str) -> str:
+    here = os.path.realpath(path)
+    if here == os.path.join(ROOT, "README.md"):
+        return text
+    below = children(here)
+    if not below:
+        return text
+    refs = "\n".join(f"\\subpage {page_label(p)}" for p in below)
+    return f'{text.rstrip()}\n\n<div style="display:none">\n{refs}\n</div>\n'
 
 
 def escape_outside_code(text: str) -> str:
@@ -68,7 +144,7 @@ def main() -> int:
     path = sys.argv[1]
     with open(path, encoding="utf-8") as f:
         text = f.read()
-    sys.stdout.write(markdown(text) if path.endswith(".md") else header(text))
+    sys.stdout.write(markdown(text, path) if path.endswith(".md") else header(text))
     return 0
 
 
