@@ -140,7 +140,69 @@ def header(text: str) -> str:
     return "\n".join(out)
 
 
+def self_test() -> int:
+    """Each rewrite on a small input, and what must stay as it is."""
+    import tempfile
+    global ROOT, DIAGRAMS
+    saved = ROOT, DIAGRAMS
+    failures = 0
+
+    def case(name: str, got: str, want: str) -> None:
+        nonlocal failures
+        ok = got == want
+        print(f"{'ok  ' if ok else 'FAIL'} {name}" + ("" if ok else f"\n  got  {got!r}\n  want {want!r}"))
+        failures += not ok
+
+    root = os.path.realpath(tempfile.mkdtemp(prefix="doxygen-filter-"))
+    try:
+        ROOT, DIAGRAMS = root, os.path.join(root, "notes", "diagrams")
+        pages = {"README.md": "# Top\n", "chapters/01-x/README.md": "# Chapter 01\n",
+                 "chapters/01-x/exercises/README.md": "# Chapter 01: exercises\n",
+                 "chapters/01-x/exercises/b/README.md": "# Exercise 10: b\n",
+                 "chapters/01-x/exercises/a/README.md": "# Exercise 9: a\n",
+                 "chapters/01-x/exercises/a/HINTS.md": "# More hints {#a-hints}\n",
+                 "chapters/01-x/solutions/a/README.md": "# A solution\n",
+                 "notes/diagrams/x.svg": "<svg/>"}
+        for rel, body in pages.items():
+            os.makedirs(os.path.dirname(os.path.join(root, rel)), exist_ok=True)
+            with open(os.path.join(root, rel), "w") as f:
+                f.write(body)
+        chapter = os.path.join(root, "chapters/01-x/README.md")
+        case("a diagram: its bare name", markdown("![a](../../notes/diagrams/x.svg)\n", chapter)
+             .split("\n")[0], "![a](x.svg)")
+        case("a picture that is not a diagram: as it is",
+             markdown("![a](../../notes/diagrams/y.svg)", os.path.join(root, "README.md")),
+             "![a](../../notes/diagrams/y.svg)")
+        case("the chapter: its exercises page, hidden, at the end",
+             markdown("text", chapter),
+             'text\n\n<div style="display:none">\n\\subpage '
+             'md_chapters_01_x_exercises_README\n</div>\n')
+        case("the exercises page: each exercise, in the order of their numbers",
+             markdown("t", os.path.join(root, "chapters/01-x/exercises/README.md")),
+             't\n\n<div style="display:none">\n\\subpage md_chapters_01_x_exercises_a_README\n'
+             '\\subpage md_chapters_01_x_exercises_b_README\n</div>\n')
+        case("an exercise: the page beside it, by its label",
+             markdown("t", os.path.join(root, "chapters/01-x/exercises/a/README.md")),
+             't\n\n<div style="display:none">\n\\subpage a-hints\n</div>\n')
+        case("the main page: no subpages", markdown("t", os.path.join(root, "README.md")), "t")
+        case("a snippet marker: an empty line", header("//! [name]\nint x;"), "\nint x;")
+        case("a word in angle brackets in a /// comment: escaped",
+             header("/// asm/<arch>/x.S, inside <tuple>\nint f();  ///< Coroutine<int> `<b>`"),
+             "/// asm/\\<arch\\>/x.S, inside \\<tuple\\>\nint f();  ///< Coroutine<int> `<b>`")
+        case("a plain comment: as it is", header("// a <b> c\n"), "// a <b> c\n")
+    finally:
+        ROOT, DIAGRAMS = saved
+        import shutil
+        shutil.rmtree(root, ignore_errors=True)
+    return failures
+
+
 def main() -> int:
+    if sys.argv[1:] == ["--self-test"]:
+        return 1 if self_test() else 0
+    if len(sys.argv) != 2:
+        print("usage: doxygen_filter.py FILE | --self-test", file=sys.stderr)
+        return 2
     path = sys.argv[1]
     with open(path, encoding="utf-8") as f:
         text = f.read()
