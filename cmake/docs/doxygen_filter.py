@@ -35,6 +35,9 @@ to be read, not for Doxygen, in two ways Doxygen trips on:
     (`asm/<arch>/switch.S`, `deep inside <tuple>`) is read as an unknown
     HTML tag. Its < and > are escaped (\\< \\>), so it shows as written.
     Inside `code spans` nothing is escaped (Doxygen shows code as it is).
+
+`doxygen_filter.py --self-test` checks each rewrite on small inputs (ctest
+tools/doxygen-filter-selftest).
 """
 import os
 import re
