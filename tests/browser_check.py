@@ -93,6 +93,7 @@ class Browser:
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--disable-extensions", "--disable-quic", "--mute-audio",
                  "--allow-file-access-from-files", "--window-size=1280,1000",
+                 "--disable-dev-shm-usage",  # containers often have a tiny /dev/shm
                  f"--user-data-dir={self.profile}", "--remote-debugging-pipe"]
         if os.geteuid() == 0:
             flags.append("--no-sandbox")  # Chromium refuses to run as root with its sandbox
