@@ -284,7 +284,7 @@ def self_test(root: str, html_dir: str, chromium: str, timeout: float) -> int:
         with open(os.path.join(copy, with_diagram[1]), encoding="utf-8") as f:
             svg = re.search(r'<object[^>]*data="([^"]+)"', f.read()).group(1)
         os.remove(os.path.join(copy, svg))                      # a diagram that is not there
-        last = pages[-1]
+        last = [p for p in pages if p[2] > 0][-1]  # a page with code blocks
         with open(os.path.join(copy, last[1]), encoding="utf-8") as f:
             text = f.read()
         with open(os.path.join(copy, last[1]), "w", encoding="utf-8") as f:  # code not shown

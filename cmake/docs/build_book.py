@@ -128,7 +128,12 @@ def check_layout(all_chapters: list[str]) -> list[str]:
 
 
 def doxygen(config: str, env: dict[str, str], what: str) -> None:
-    result = subprocess.run(["doxygen", config], cwd=ROOT, env=dict(os.environ, **env))
+    # The filter runs once per input file (some 300 times): with this very
+    # interpreter, not whatever "python3" is on PATH (a version manager's
+    # shim is slow to start), and without site packages (-S), which it does
+    # not need: a third of the start-up time.
+    env = dict(os.environ, CFS_PYTHON=f"{sys.executable} -S -E", **env)
+    result = subprocess.run(["doxygen", config], cwd=ROOT, env=env)
     if result.returncode != 0:
         raise SystemExit(f"FAIL {what}: doxygen {config} failed (its warnings are above)")
 
