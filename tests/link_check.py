@@ -34,6 +34,7 @@ import collections
 import html
 import os
 import re
+import shutil
 import sys
 import tempfile
 import urllib.parse
@@ -301,6 +302,8 @@ def self_test() -> int:
                                  "[out](../../elsewhere.md)\n"})
     expect("Markdown with broken links", check_markdown(repo),
            ["nowhere.md", "#nope", "d/y.svg", "#x", "elsewhere.md"], externals=1)
+    shutil.rmtree(site)
+    shutil.rmtree(repo)
     return failures
 
 
