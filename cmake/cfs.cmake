@@ -292,27 +292,39 @@ endfunction()
 # plain native build, the whole test binary under valgrind (less the test
 # cases matching VALGRIND_EXCLUDE: doctest wildcards, for tests about limits
 # that valgrind itself replaces, each with its reason at the call).
+#
+# SOURCES are compiled once, into the object library chNN_sources, which the
+# demo, the tests and the benchmarks link. The benchmarks are built where
+# they can be run for figures: natively, without sanitizers (the native
+# debug build keeps them compiling; `make bench-NN` uses the release one).
 function(cfs_chapter)
   cmake_parse_arguments(C "" "NUMBER;DEMO;WALKTHROUGH_CHECK"
                         "SOURCES;LIBRARIES;TESTS;BENCH;VALGRIND_EXCLUDE" ${ARGN})
   set(ch "ch${C_NUMBER}")
 
-  add_executable(${ch}_demo ${C_DEMO} ${C_SOURCES})
-  target_link_libraries(${ch}_demo PRIVATE cfs_asm cfs_asm_testing ${C_LIBRARIES})
+  set(libraries ${C_LIBRARIES})
+  if(C_SOURCES)
+    add_library(${ch}_sources OBJECT ${C_SOURCES})
+    target_link_libraries(${ch}_sources PUBLIC cfs_asm ${C_LIBRARIES})
+    list(PREPEND libraries ${ch}_sources)
+  endif()
+
+  add_executable(${ch}_demo ${C_DEMO})
+  target_link_libraries(${ch}_demo PRIVATE cfs_asm cfs_asm_testing ${libraries})
   add_test(NAME ${ch}/demo COMMAND ${ch}_demo)
   set_tests_properties(${ch}/demo PROPERTIES ENVIRONMENT "${CFS_TEST_ENV}")
 
-  add_executable(${ch}_tests ${C_TESTS} ${C_SOURCES})
-  target_link_libraries(${ch}_tests PRIVATE cfs_asm cfs_asm_testing cfs_test_main ${C_LIBRARIES})
+  add_executable(${ch}_tests ${C_TESTS})
+  target_link_libraries(${ch}_tests PRIVATE cfs_asm cfs_asm_testing cfs_test_main ${libraries})
   cfs_discover_doctests(${ch}_tests "${ch}")
 
-  if(benchmark_FOUND AND Boost_FOUND)
+  if(benchmark_FOUND AND Boost_FOUND AND NOT CMAKE_CROSSCOMPILING AND NOT CFS_SANITIZE)
     foreach(bench IN LISTS C_BENCH)
       get_filename_component(name "${bench}" NAME_WE)
       string(REGEX REPLACE "^bench_" "" name "${name}")
-      add_executable(${ch}_bench_${name} ${bench} ${C_SOURCES})
+      add_executable(${ch}_bench_${name} ${bench})
       target_link_libraries(${ch}_bench_${name} PRIVATE cfs_asm benchmark::benchmark Boost::context
-                                                        ${C_LIBRARIES})
+                                                        ${libraries})
     endforeach()
   endif()
 

@@ -260,6 +260,8 @@ def main() -> int:
         sys.exit("run_bench: needs taskset (util-linux) to pin the server and the client")
 
     asio = os.path.join(BUILD, "asio", "asio_spawn_echo_server") if args.no_build else build(args.jobs)
+    if "asio" in names and not os.path.exists(asio):
+        sys.exit(f"run_bench: {asio} is not built: run once without --no-build")
     raise_fd_limit()
     cpu = cpu_model()
     when = datetime.date.today().isoformat()

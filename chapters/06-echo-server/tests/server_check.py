@@ -396,11 +396,13 @@ def check_idle_and_max(wrap, server) -> None:
     s = Server(wrap, server, "--idle-timeout", "0.5", "--max-conns", "2")
     try:
         a, b = s.connect(), s.connect()
+        # a's idle time starts when the server waits for its next message,
+        # after it wrote the echo: later than this, never earlier.
+        t0 = time.monotonic()
         check(echo(a, b"a") == b"a" and echo(b, b"b") == b"b", "max-conns 2: two clients served")
         third = s.connect()
         check(reads_eof(third), "max-conns 2: the third reads end of file at once")
         third.close()
-        t0 = time.monotonic()
         check(reads_eof(a) and 0.45 <= time.monotonic() - t0 < 30,
               f"idle-timeout 0.5: a silent client is closed after {time.monotonic() - t0:.2f} s")
         # b went silent at the same moment as a: its deadline comes a little

