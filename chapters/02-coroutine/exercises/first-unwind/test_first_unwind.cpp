@@ -1,0 +1,105 @@
+// exercises/first-unwind/test_first_unwind.cpp: what destroying a first
+// coroutine must do to its suspended body. `make exercise-02
+// EX=first-unwind` runs them against your first_coroutine.h.
+#include <doctest/doctest.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <first_coroutine.h>  // <>: yours, or the solution's (see cfs_exercise())
+
+namespace first = cfs::first;
+
+namespace {
+
+/// Records its id in `log` when destroyed.
+struct Noisy {
+  std::vector<int>* log;
+  int id;
+  ~Noisy() { log->push_back(id); }
+};
+
+std::string show(const std::vector<int>& v) {
+  std::string s = "{";
+  for (int x : v) s += (s.size() > 1 ? ", " : "") + std::to_string(x);
+  return s + "}";
+}
+
+void three_deep(std::vector<int>* log, int depth) {
+  Noisy here{log, depth};
+  if (depth == 3) {
+    first::yield(depth);  // suspended here, three frames deep
+    return;
+  }
+  three_deep(log, depth + 1);
+}
+
+}  // namespace
+
+TEST_CASE("destroying a suspended coroutine destroys its body's locals") {
+  std::vector<int> log;
+  {
+    first::Coroutine<int> c([&log] {
+      Noisy local{&log, 1};
+      first::yield(1);
+      first::yield(2);  // never reached: the coroutine is destroyed first
+    });
+    REQUIRE(c.resume() == 1);
+    INFO("if this crashed: the destructor resumed the body, and something it threw got out "
+         "of entry() (nothing above entry() on the coroutine's stack catches it)");
+  }
+  INFO("destroyed: " << show(log));
+  if (log.empty()) {
+    FAIL("the body's local was never destroyed: the stack was unmapped with it still on it. "
+         "In ~Coroutine, if the body has started and not finished, resume it one last time "
+         "with a flag set; make yield() see the flag when its switch returns and throw a "
+         "type of your own; catch that type in entry() and leave() for good");
+  }
+  CHECK_MESSAGE(log == std::vector<int>{1}, "the local must be destroyed exactly once");
+}
+
+TEST_CASE("every frame of the body is unwound, innermost first") {
+  std::vector<int> log;
+  {
+    first::Coroutine<int> c([&log] { three_deep(&log, 1); });
+    REQUIRE(c.resume() == 3);
+  }
+  INFO("destroyed, in order: " << show(log));
+  CHECK_MESSAGE(log == std::vector<int>({3, 2, 1}),
+                "a throw from the innermost yield() unwinds all three frames, innermost first, "
+                "as any C++ exception would");
+}
+
+TEST_CASE("a coroutine that never started, or has finished, is destroyed without running") {
+  int runs = 0;
+  { first::Coroutine<int> never([&runs] { ++runs; }); }
+  CHECK_MESSAGE(runs == 0, "a body that never started must not run when it is destroyed: "
+                           "nothing is on its stack yet, so there is nothing to unwind");
+  {
+    first::Coroutine<int> done([&runs] { ++runs; });
+    CHECK(done.resume() == std::nullopt);
+  }
+  CHECK_MESSAGE(runs == 1, "a finished body must not run again when it is destroyed");
+}
+
+TEST_CASE("a coroutine destroyed inside another's body: the outer one goes on") {
+  std::vector<int> log;
+  first::Coroutine<int> outer([&log] {
+    {
+      first::Coroutine<int> inner([&log] {
+        Noisy local{&log, 7};
+        first::yield(70);
+      });
+      first::yield(*inner.resume());
+    }  // inner is destroyed here, on outer's stack
+    first::yield(42);  // back in outer: yield must reach outer's resumer
+  });
+  CHECK(outer.resume() == 70);
+  CHECK_MESSAGE(outer.resume() == 42,
+                "after destroying inner, outer's body must still yield to its own resumer: "
+                "the destructor must put back the running coroutine it found, as resume() "
+                "does");
+  CHECK(log == std::vector<int>{7});
+  CHECK(outer.resume() == std::nullopt);
+}
