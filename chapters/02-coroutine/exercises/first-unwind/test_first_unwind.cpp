@@ -40,15 +40,15 @@ void three_deep(std::vector<int>* log, int depth) {
 TEST_CASE("destroying a suspended coroutine destroys its body's locals") {
   std::vector<int> log;
   {
+    INFO("if this crashed: the destructor resumed the body, and something it threw got out "
+         "of entry() (nothing above entry() on the coroutine's stack catches it)");
     first::Coroutine<int> c([&log] {
       Noisy local{&log, 1};
       first::yield(1);
       first::yield(2);  // never reached: the coroutine is destroyed first
     });
     REQUIRE(c.resume() == 1);
-    INFO("if this crashed: the destructor resumed the body, and something it threw got out "
-         "of entry() (nothing above entry() on the coroutine's stack catches it)");
-  }
+  }  // c is destroyed here
   INFO("destroyed: " << show(log));
   if (log.empty()) {
     FAIL("the body's local was never destroyed: the stack was unmapped with it still on it. "
