@@ -67,9 +67,10 @@
 
 /*
  * SWITCH name, use_jr: one switch. cfs_switch returns with `ret` (jalr
- * through ra: predicted as a return); cfs_switch_jr loads the return
- * address into t2 and ends with `jr t2`, an ordinary indirect jump, for
- * the benchmark (notes/riscv64.md says why t2 and not t0). Same frame.
+ * through ra: predicted as a return); cfs_switch_jr, for the benchmark,
+ * loads the return address into another register and jumps through it,
+ * an ordinary indirect jump. Which registers make a jalr count as a
+ * return? The psABI says; pick one that does not. Same frame.
  */
 .macro SWITCH name, use_jr
 FUNC_BEGIN \name
@@ -78,7 +79,7 @@ FUNC_BEGIN \name
     /* TODO: *save_sp = sp; sp = to_sp (THE switch)                       */
     /* TODO: restore the other side's registers from its frame, close it  */
     mv      a0, a2                  /* its cfs_switch "returns" our arg      */
-    ret                             /* TODO: `jr t2` when \use_jr is 1       */
+    ret                             /* TODO: when \use_jr is 1, jump instead */
 FUNC_END \name
 .endm
 

@@ -71,7 +71,7 @@ TEST_CASE("port step 3: cfs_switch keeps every callee-saved register, on both si
                 "sp must come back to the same value after every switch");
 }
 
-TEST_CASE("port step 4: cfs_switch_jr does the same, returning with jr t2") {
+TEST_CASE("port step 4: cfs_switch_jr does the same, returning by an indirect jump") {
   cfs::Stack stack;
   ex::RoundTrips run;
   run.fn = cfs_switch_jr;
