@@ -47,7 +47,7 @@ TEST_CASE("destroying a suspended coroutine destroys its body's locals") {
       first::yield(1);
       first::yield(2);  // never reached: the coroutine is destroyed first
     });
-    REQUIRE(c.resume() == 1);
+    REQUIRE(c.resume().value_or(-1) == 1);
   }  // c is destroyed here
   INFO("destroyed: " << show(log));
   if (log.empty()) {
@@ -63,7 +63,7 @@ TEST_CASE("every frame of the body is unwound, innermost first") {
   std::vector<int> log;
   {
     first::Coroutine<int> c([&log] { three_deep(&log, 1); });
-    REQUIRE(c.resume() == 3);
+    REQUIRE(c.resume().value_or(-1) == 3);
   }
   INFO("destroyed, in order: " << show(log));
   CHECK_MESSAGE(log == std::vector<int>({3, 2, 1}),
@@ -78,7 +78,7 @@ TEST_CASE("a coroutine that never started, or has finished, is destroyed without
                            "nothing is on its stack yet, so there is nothing to unwind");
   {
     first::Coroutine<int> done([&runs] { ++runs; });
-    CHECK(done.resume() == std::nullopt);
+    CHECK(!done.resume().has_value());
   }
   CHECK_MESSAGE(runs == 1, "a finished body must not run again when it is destroyed");
 }
@@ -95,11 +95,12 @@ TEST_CASE("a coroutine destroyed inside another's body: the outer one goes on") 
     }  // inner is destroyed here, on outer's stack
     first::yield(42);  // back in outer: yield must reach outer's resumer
   });
-  CHECK(outer.resume() == 70);
-  CHECK_MESSAGE(outer.resume() == 42,
+  CHECK(outer.resume().value_or(-1) == 70);
+  CHECK_MESSAGE(outer.resume().value_or(-1) == 42,
                 "after destroying inner, outer's body must still yield to its own resumer: "
                 "the destructor must put back the running coroutine it found, as resume() "
                 "does");
-  CHECK(log == std::vector<int>{7});
-  CHECK(outer.resume() == std::nullopt);
+  INFO("destroyed: " << show(log));
+  CHECK_MESSAGE(log == std::vector<int>{7}, "inner's local must be destroyed when inner is");
+  CHECK(!outer.resume().has_value());
 }
