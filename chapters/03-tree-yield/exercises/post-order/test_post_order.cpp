@@ -49,7 +49,7 @@ std::unique_ptr<N> node(int v, std::unique_ptr<N> l = nullptr, std::unique_ptr<N
 void check_same(const char* shape, const N* root) {
   const std::vector<int> want = by_coroutine(root);
   const std::vector<int> got = by_iterator(root);
-  INFO("tree: " << shape);
+  INFO("tree: " << std::string(shape));
   INFO("yield_post_order:  " << show(want));
   INFO("PostOrderIterator: " << show(got));
   if (got.empty() && !want.empty()) {
