@@ -62,7 +62,8 @@ TEST_CASE("port step 3: cfs_switch keeps every callee-saved register, on both si
   run.fn = cfs_switch;
   run.rounds = 1000;
   ex::run_round_trips(run, stack);
-  REQUIRE(run.coro_rounds == 1000);
+  REQUIRE_MESSAGE(run.coro_rounds == 1000,
+                  "the round trips stopped after " << run.coro_rounds << ": pass step 2 first");
   INFO("changed for main (the resumer): " << ex::register_names(run.main_mask));
   INFO("changed for the other side:     " << ex::register_names(run.coro_mask));
   CHECK_MESSAGE(run.main_mask == 0, "save and restore every register your table says to save");
@@ -78,7 +79,9 @@ TEST_CASE("port step 4: cfs_switch_jr does the same, returning by an indirect ju
   run.rounds = 1000;
   ex::run_round_trips(run, stack);
   REQUIRE_MESSAGE(run.coro_rounds == 1000, "cfs_switch_jr: the round trips stopped after "
-                                               << run.coro_rounds);
+                                               << run.coro_rounds << "; it shares its frame "
+                                               "and its code with cfs_switch, but its last "
+                                               "jump goes through another register");
   INFO("changed for main (the resumer): " << ex::register_names(run.main_mask));
   INFO("changed for the other side:     " << ex::register_names(run.coro_mask));
   CHECK(run.main_mask == 0);
