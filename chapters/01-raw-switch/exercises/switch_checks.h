@@ -10,8 +10,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
+#include "../../../common/child_process.h"
 #include "../context.h"
 #include "../probe.h"
 
@@ -40,6 +42,15 @@ inline std::string register_names(std::uint64_t mask) {
     if (mask & (std::uint64_t{1} << bit)) out += (out.empty() ? "" : ", ") + std::string(names[bit]);
   }
   return out.empty() ? "none" : out;
+}
+
+/// The signal that ended `body`, run in a child process, or 0 if it did
+/// not crash. The tests call code that may crash through this first, so
+/// that a crash fails with a message that says where to look (doctest's
+/// own report of a crash says only which test case it was).
+inline int crash_signal(const std::function<void()>& body) {
+  const ChildResult r = run_in_child(body);
+  return r.signaled ? r.signal : 0;
 }
 
 /// One switch through the probe, annotated for AddressSanitizer as

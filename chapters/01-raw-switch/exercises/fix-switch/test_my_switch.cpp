@@ -12,16 +12,33 @@ namespace ex = cfs::exercise;
 
 namespace {
 constexpr int kRounds = 1000;
+
+/// Fails, saying where to look, if `rounds` round trips through the
+/// switch crash (they run in a child process first).
+void require_no_crash(int rounds) {
+  const int sig = ex::crash_signal([rounds] {
+    cfs::Stack stack;
+    ex::RoundTrips run;
+    run.fn = cfs_ex_switch;
+    run.rounds = rounds;
+    ex::run_round_trips(run, stack);
+  });
+  if (sig != 0) {
+    FAIL("the round trips through your switch crashed (signal "
+         << sig << "). The first switch into a fresh stack restores the frame that the real "
+         "cfs_prepare laid out: your frame must have exactly the size and the slots of "
+         "cfs_switch's (asm/<arch>/switch.S draws it), the return address must come from its "
+         "top slot, and sp must end just above it");
+  }
 }
+}  // namespace
 
 TEST_CASE("your switch starts a fresh stack and comes back with the value passed") {
   cfs::Stack stack;
   ex::RoundTrips run;
   run.fn = cfs_ex_switch;
   run.rounds = 1;
-  INFO("if this crashed: the first switch into a fresh stack restores the frame that "
-       "cfs_prepare laid out (asm/<arch>/switch.S draws it); the return address must come "
-       "from its top slot and sp must end exactly at the top of that frame");
+  require_no_crash(run.rounds);
   ex::run_round_trips(run, stack);
   REQUIRE_MESSAGE(run.coro_started,
                   "the entry function never ran: the first switch must load the other side's "
@@ -37,6 +54,7 @@ TEST_CASE("your switch keeps every callee-saved register, on both sides") {
   ex::RoundTrips run;
   run.fn = cfs_ex_switch;
   run.rounds = kRounds;
+  require_no_crash(run.rounds);
   ex::run_round_trips(run, stack);
   REQUIRE_MESSAGE(run.coro_rounds == kRounds, "the round trips stopped early (" << run.coro_rounds
                                               << " of " << kRounds << ")");
@@ -56,6 +74,7 @@ TEST_CASE("after your switch, sp is exactly where it was, on both sides") {
   ex::RoundTrips run;
   run.fn = cfs_ex_switch;
   run.rounds = kRounds;
+  require_no_crash(run.rounds);
   ex::run_round_trips(run, stack);
   REQUIRE(run.coro_rounds == kRounds);
   CHECK_MESSAGE(run.main_sp_changes == 0,

@@ -15,6 +15,25 @@ namespace ex = cfs::exercise;
 namespace {
 void never_called(void*) {}
 std::uintptr_t addr(const void* p) { return reinterpret_cast<std::uintptr_t>(p); }
+
+/// Fails, saying where to look, if `rounds` round trips through `fn`
+/// crash (they run in a child process first).
+void require_no_crash(ex::SwitchFn fn, int rounds) {
+  const int sig = ex::crash_signal([fn, rounds] {
+    cfs::Stack stack;
+    ex::RoundTrips run;
+    run.fn = fn;
+    run.rounds = rounds;
+    ex::run_round_trips(run, stack);
+  });
+  if (sig != 0) {
+    FAIL("the round trips crashed (signal "
+         << sig << "). The first switch restores the frame cfs_prepare made: ra from +200, "
+         "sp back to the frame's top (+208), then a return through ra into the trampoline, "
+         "which calls s1 with the switch's arg still in a0. Later switches restore frames "
+         "your cfs_switch saved: the saves and the restores must use the same slots");
+  }
+}
 }  // namespace
 
 TEST_CASE("port step 1: cfs_prepare lays out the first frame") {
@@ -43,9 +62,7 @@ TEST_CASE("port step 2: the first switch starts the entry function on its stack"
   ex::RoundTrips run;
   run.fn = cfs_switch;
   run.rounds = 1;
-  INFO("if this crashed: cfs_switch must restore exactly the frame cfs_prepare made (ra from "
-       "+200, sp back to the frame's top) and return through ra; the trampoline must call s1 "
-       "with the arg still in a0");
+  require_no_crash(run.fn, run.rounds);
   ex::run_round_trips(run, stack);
   REQUIRE_MESSAGE(run.coro_started,
                   "the entry function never ran: cfs_switch must store sp in *save_sp, load the "
@@ -61,6 +78,7 @@ TEST_CASE("port step 3: cfs_switch keeps every callee-saved register, on both si
   ex::RoundTrips run;
   run.fn = cfs_switch;
   run.rounds = 1000;
+  require_no_crash(run.fn, run.rounds);
   ex::run_round_trips(run, stack);
   REQUIRE_MESSAGE(run.coro_rounds == 1000,
                   "the round trips stopped after " << run.coro_rounds << ": pass step 2 first");
@@ -77,6 +95,7 @@ TEST_CASE("port step 4: cfs_switch_jr does the same, returning by an indirect ju
   ex::RoundTrips run;
   run.fn = cfs_switch_jr;
   run.rounds = 1000;
+  require_no_crash(run.fn, run.rounds);
   ex::run_round_trips(run, stack);
   REQUIRE_MESSAGE(run.coro_rounds == 1000, "cfs_switch_jr: the round trips stopped after "
                                                << run.coro_rounds << "; it shares its frame "

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "../switch_checks.h"  // the register probe, and the names of its bits
@@ -20,6 +21,18 @@ extern int cfs_ex_misaligned_calls;
 }
 
 namespace {
+/// Fails, saying where to look, if `body` crashes (run in a child first).
+void require_no_crash(const std::function<void()>& body) {
+  const int sig = cfs::exercise::crash_signal(body);
+  if (sig != 0) {
+    FAIL("cfs_ex_sum_mapped crashed (signal "
+         << sig << "). The usual causes: the return address lost (AArch64: `blr` overwrites "
+         "x30, so save it with x29 before the first call); a value needed after a call kept in "
+         "a caller-saved register, which f overwrites, so the loop runs on past the array; "
+         "pushes and pops, or stp and ldp, that do not match");
+  }
+}
+
 std::int64_t expected_sum(const std::vector<std::int64_t>& v, std::size_t n, bool mapped) {
   std::int64_t s = 0;
   for (std::size_t i = 0; i < n; ++i) s += mapped ? 2 * v[i] + 1 : v[i];
@@ -51,6 +64,7 @@ TEST_CASE("cfs_ex_sum adds count values, and not one more") {
 TEST_CASE("cfs_ex_sum_mapped calls f once per value, in order, with sp aligned") {
   std::vector<std::int64_t> v;
   for (std::int64_t i = 1; i <= 100; ++i) v.push_back(i * 1000 - 7);
+  require_no_crash([&v] { cfs_ex_sum_mapped(v.data(), v.size(), cfs_ex_twice_plus_one); });
   cfs_ex_calls = 0;
   cfs_ex_misaligned_calls = 0;
   const std::int64_t got = cfs_ex_sum_mapped(v.data(), v.size(), cfs_ex_twice_plus_one);
@@ -82,6 +96,7 @@ TEST_CASE("cfs_ex_sum_mapped leaves the caller's callee-saved registers as it fo
   // through a cast is fine for code in assembly, which sees only registers.
   using Fn = void* (*)(void**, void*, void*);
   const std::vector<std::int64_t> v{4, 5, 6};
+  require_no_crash([&v] { cfs_ex_sum_mapped(v.data(), v.size(), cfs_ex_twice_plus_one); });
   cfs_probe p{reinterpret_cast<Fn>(reinterpret_cast<void (*)()>(&cfs_ex_sum_mapped)),
               reinterpret_cast<void**>(const_cast<std::int64_t*>(v.data())),
               reinterpret_cast<void*>(v.size()),
