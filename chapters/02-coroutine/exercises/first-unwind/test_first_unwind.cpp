@@ -3,11 +3,15 @@
 // EX=first-unwind` runs them against your first_coroutine.h.
 #include <doctest/doctest.h>
 
+#include <csignal>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <first_coroutine.h>  // <>: yours, or the solution's (see cfs_exercise())
+
+#include "../../../../common/child_process.h"
 
 namespace first = cfs::first;
 
@@ -26,6 +30,23 @@ std::string show(const std::vector<int>& v) {
   return s + "}";
 }
 
+/// Runs `body` in a child process first; if it dies there, fails with a
+/// message that says where to look (doctest's own report of a crash says
+/// only which test case it was).
+void require_no_crash(const std::function<void()>& body) {
+  const cfs::ChildResult r = cfs::run_in_child(body);
+  if (!r.signaled) return;
+  INFO("the child's stderr: " << r.err);
+  if (r.signal == SIGABRT) {
+    FAIL("it died of SIGABRT (std::terminate?): what yield() throws to unwind the body got out "
+         "of entry(), where nothing catches it. Catch exactly that type in entry(), then "
+         "leave() after the catch block");
+  }
+  FAIL("it crashed (signal " << r.signal << "). Does the destructor set running() to this "
+       "coroutine while the body unwinds, and put back what it found afterwards, as resume() "
+       "does? yield() switches to the resumer of the coroutine running() names");
+}
+
 void three_deep(std::vector<int>* log, int depth) {
   Noisy here{log, depth};
   if (depth == 3) {
@@ -38,10 +59,16 @@ void three_deep(std::vector<int>* log, int depth) {
 }  // namespace
 
 TEST_CASE("destroying a suspended coroutine destroys its body's locals") {
+  require_no_crash([] {
+    std::vector<int> log;
+    first::Coroutine<int> c([&log] {
+      Noisy local{&log, 1};
+      first::yield(1);
+    });
+    c.resume();
+  });
   std::vector<int> log;
   {
-    INFO("if this crashed: the destructor resumed the body, and something it threw got out "
-         "of entry() (nothing above entry() on the coroutine's stack catches it)");
     first::Coroutine<int> c([&log] {
       Noisy local{&log, 1};
       first::yield(1);
@@ -60,6 +87,11 @@ TEST_CASE("destroying a suspended coroutine destroys its body's locals") {
 }
 
 TEST_CASE("every frame of the body is unwound, innermost first") {
+  require_no_crash([] {
+    std::vector<int> log;
+    first::Coroutine<int> c([&log] { three_deep(&log, 1); });
+    c.resume();
+  });
   std::vector<int> log;
   {
     first::Coroutine<int> c([&log] { three_deep(&log, 1); });
@@ -83,8 +115,11 @@ TEST_CASE("a coroutine that never started, or has finished, is destroyed without
   CHECK_MESSAGE(runs == 1, "a finished body must not run again when it is destroyed");
 }
 
-TEST_CASE("a coroutine destroyed inside another's body: the outer one goes on") {
-  std::vector<int> log;
+/// Outer's body makes inner, takes one value from it, destroys it, then
+/// yields 42 itself. Returns what outer's resumes gave (-1: nothing);
+/// `log` gets inner's local's id when it is destroyed.
+namespace {
+std::vector<int> destroy_inside(std::vector<int>& log) {
   first::Coroutine<int> outer([&log] {
     {
       first::Coroutine<int> inner([&log] {
@@ -95,12 +130,25 @@ TEST_CASE("a coroutine destroyed inside another's body: the outer one goes on") 
     }  // inner is destroyed here, on outer's stack
     first::yield(42);  // back in outer: yield must reach outer's resumer
   });
-  CHECK(outer.resume().value_or(-1) == 70);
-  CHECK_MESSAGE(outer.resume().value_or(-1) == 42,
+  std::vector<int> got;
+  for (int i = 0; i < 3; ++i) got.push_back(outer.resume().value_or(-1));
+  return got;
+}
+}  // namespace
+
+TEST_CASE("a coroutine destroyed inside another's body: the outer one goes on") {
+  require_no_crash([] {
+    std::vector<int> log;
+    destroy_inside(log);
+  });
+  std::vector<int> log;
+  const std::vector<int> got = destroy_inside(log);
+  INFO("outer's three resumes gave " << show(got) << "; destroyed: " << show(log));
+  CHECK(got[0] == 70);
+  CHECK_MESSAGE(got[1] == 42,
                 "after destroying inner, outer's body must still yield to its own resumer: "
                 "the destructor must put back the running coroutine it found, as resume() "
                 "does");
-  INFO("destroyed: " << show(log));
+  CHECK_MESSAGE(got[2] == -1, "then outer's body ends");
   CHECK_MESSAGE(log == std::vector<int>{7}, "inner's local must be destroyed when inner is");
-  CHECK(!outer.resume().has_value());
 }
