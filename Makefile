@@ -84,8 +84,9 @@ test-%: setup
 # --- exercises ---------------------------------------------------------------
 # make exercise-NN [EX=name] [ARCH=...]: the chapter's exercises, built against
 # the starter code you edit in chapters/NN-*/exercises/<name>/; their tests
-# fail, saying what is missing, until you have solved them. (`make test`
-# checks the reference solutions instead.)
+# fail, saying what is missing, until you have solved them. Each test gets
+# 120 s: an exercise that loops for ever fails as timed out instead of
+# hanging. (`make test` checks the reference solutions instead.)
 EX ?=
 exercise-%: setup
 	@$(call need_chapter,$*)
@@ -93,7 +94,7 @@ exercise-%: setup
 	@test -d "$(call chapter_dir,$*)/exercises" || { echo "chapter $* has no exercises with starter code (its README lists its exercises)"; exit 0; }
 	cmake --preset $(ARCH) >/dev/null
 	cmake --build --preset $(ARCH) --target $$(cmake --build --preset $(ARCH) --target help | sed -n 's/^\(ex$*_[A-Za-z0-9_]*\): .*/\1/p' | grep -v '_solution$$' | grep '$(subst -,_,$(EX))' | tr '\n' ' ')
-	@ctest --test-dir build/$(ARCH) -L starter -R '^exercise/$*/$(EX)' --output-on-failure \
+	@ctest --test-dir build/$(ARCH) -L starter -R '^exercise/$*/$(EX)' --output-on-failure --timeout 120 \
 	  && echo "exercise-$*: every test passes: solved" \
 	  || { echo; echo "exercise-$*: not solved yet; the failures above say what the tests expect"; exit 1; }
 
