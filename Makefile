@@ -94,8 +94,9 @@ test-%: setup
 # --- exercises ---------------------------------------------------------------
 # make exercise-NN [EX=name] [ARCH=...]: the chapter's exercises, built against
 # the starter code you edit in chapters/NN-*/exercises/<name>/; their tests
-# fail, saying what is missing, until you have solved them. (`make test`
-# checks the reference solutions instead.)
+# fail, saying what is missing, until you have solved them. Each test gets
+# 120 s: an exercise that loops for ever fails as timed out instead of
+# hanging. (`make test` checks the reference solutions instead.)
 EX ?=
 exercise-%: setup
 	@$(call need_chapter,$*)
@@ -103,8 +104,13 @@ exercise-%: setup
 	@$(call need_arch_has,$*)
 	@test -d "$(call chapter_dir,$*)/exercises" || { echo "chapter $* has no exercises with starter code (its README lists its exercises)"; exit 0; }
 	cmake --preset $(ARCH) >/dev/null
-	cmake --build --preset $(ARCH) --target $$(cmake --build --preset $(ARCH) --target help | sed -n 's/^\(ex$*_[A-Za-z0-9_]*\): .*/\1/p' | grep -v '_solution$$' | grep '$(subst -,_,$(EX))' | tr '\n' ' ')
-	@ctest --test-dir build/$(ARCH) -L starter -R '^exercise/$*/$(EX)' --output-on-failure \
+	@targets=$$(cmake --build --preset $(ARCH) --target help | sed -n 's/^\(ex$*_[A-Za-z0-9_]*\): .*/\1/p' | { grep -v '_solution$$' || true; } | { grep '$(subst -,_,$(EX))' || true; } | tr '\n' ' '); \
+	if [ -z "$$targets" ]; then \
+	  echo "chapter $*: no exercise$(if $(EX), named $(EX),) builds for ARCH=$(ARCH) (an exercise in assembly builds only for the architectures its CMakeLists.txt names, in $(call chapter_dir,$*)/exercises/)"; exit 1; \
+	fi; \
+	echo "cmake --build --preset $(ARCH) --target $$targets"; \
+	cmake --build --preset $(ARCH) --target $$targets
+	@ctest --test-dir build/$(ARCH) -L starter -R '^exercise/$*/$(EX)' --output-on-failure --timeout 120 \
 	  && echo "exercise-$*: every test passes: solved" \
 	  || { echo; echo "exercise-$*: not solved yet; the failures above say what the tests expect"; exit 1; }
 

@@ -209,7 +209,7 @@ function(cfs_discover_doctests target prefix)
 endfunction()
 
 # cfs_exercise(NAME name EDIT files... TESTS files... [SOURCES files...]
-#              [LIBRARIES ...] [ARCHS native aarch64 ...])
+#              [LIBRARIES ...] [ARCHS native aarch64 ...] [OWN_SWITCH])
 #
 # Called from chapters/NN-*/exercises/CMakeLists.txt, for the exercise in
 # exercises/<name>/. EDIT names the files the student edits: the starter
@@ -229,8 +229,12 @@ endfunction()
 # chapter directory. A header in EDIT is found by its name (the directory
 # of the variant comes first on the include path); a source file in EDIT
 # is compiled from that directory.
+# OWN_SWITCH: the EDIT files are the switch itself (cfs_switch, cfs_prepare,
+# cfs_trampoline and the rest of asm/<arch>/switch.S: the RISC-V capstone),
+# so the executables link them instead of cfs_asm (which would define the
+# same symbols), plus the C++ the trampoline calls (common/entry_returned.cpp).
 function(cfs_exercise)
-  cmake_parse_arguments(E "" "NAME" "EDIT;TESTS;SOURCES;LIBRARIES;ARCHS" ${ARGN})
+  cmake_parse_arguments(E "OWN_SWITCH" "NAME" "EDIT;TESTS;SOURCES;LIBRARIES;ARCHS" ${ARGN})
   get_filename_component(chapter_dir "${CMAKE_CURRENT_SOURCE_DIR}/.." ABSOLUTE)
   get_filename_component(chapter "${chapter_dir}" NAME)
   string(SUBSTRING "${chapter}" 0 2 nn)
@@ -270,10 +274,16 @@ function(cfs_exercise)
         list(APPEND edited "${dir}/${f}")
       endif()
     endforeach()
+    set(switch_lib cfs_asm)
+    if(E_OWN_SWITCH)
+      set(switch_lib "")
+      list(APPEND edited "${CFS_ROOT}/common/entry_returned.cpp")
+    endif()
     add_executable(${target} ${tests} ${edited} ${chapter_sources})
     target_include_directories(${target} BEFORE PRIVATE "${dir}")
     target_include_directories(${target} PRIVATE "${chapter_dir}")
-    target_link_libraries(${target} PRIVATE cfs_asm cfs_asm_testing cfs_test_main ${E_LIBRARIES})
+    target_link_libraries(${target} PRIVATE ${switch_lib} cfs_asm_testing cfs_test_main
+                                            ${E_LIBRARIES})
     if(label)
       cfs_discover_doctests(${target} "${prefix}" LABEL ${label})
     else()
