@@ -24,7 +24,7 @@ constexpr int kSendFlags = 0;  // macOS: the socket has SO_NOSIGPIPE (tcp.cpp)
 #endif
 
 #if defined(IOV_MAX)
-constexpr std::size_t kMostPieces = IOV_MAX;  // the kernel refuses more: EINVAL
+constexpr std::size_t kMostPieces = IOV_MAX;  // the kernel refuses more: EMSGSIZE
 #else
 constexpr std::size_t kMostPieces = 1024;
 #endif

@@ -92,7 +92,7 @@ TEST_CASE("a read whose data comes at 50 ms beats a sleep of 2 s, which is cance
                        << out.seconds << " s");
     CHECK_MESSAGE(out.winner == std::optional<int>(0), "the read (a, 0) ended first");
     CHECK_MESSAGE(sleeper_started, "the second body never ran: " << kRunBoth);
-    CHECK_MESSAGE(out.seconds < 1.5, "it should return soon after the read's data came at 50 ms");
+    CHECK_MESSAGE(out.seconds < 1.5, "it should return soon after the read's data came at 50 ms: cancel the loser (Loop::cancel), then wait for it to unwind");
     CHECK_MESSAGE(unwound_at_return, "when first_of() returned, the sleeper had not unwound yet: "
                                      "cancel the loser (Loop::cancel) and wait until its task has "
                                      "ended, so that nothing it uses outlives the call");
@@ -135,7 +135,7 @@ TEST_CASE("a sleep of 50 ms beats a read from a silent peer, whose wait throws C
     INFO("first_of() " << (out.error.empty() ? "returned" : "threw " + out.error) << " after "
                        << out.seconds << " s");
     CHECK_MESSAGE(out.winner == std::optional<int>(1), "the sleep (b, 1) ended first");
-    CHECK_MESSAGE(out.seconds < 1.5, "it should return soon after the sleep of 50 ms");
+    CHECK_MESSAGE(out.seconds < 1.5, "it should return soon after the sleep of 50 ms: cancel the loser (Loop::cancel), then wait for it to unwind");
     CHECK_MESSAGE(reader_cancelled, "the losing read should end by Cancelled (Loop::cancel on its "
                                     "task), not by its own deadline");
   }
@@ -171,7 +171,7 @@ TEST_CASE("the winner's exception comes out of first_of, once the loser has unwo
                                            "failed\"): first_of() should rethrow it (keep it in "
                                            "a std::exception_ptr)"
                                                << (out.winner ? "; it returned " + std::to_string(*out.winner) : ""));
-    CHECK_MESSAGE(out.seconds < 1.5, "first_of() took " << out.seconds << " s; the winner ended at 20 ms");
+    CHECK_MESSAGE(out.seconds < 1.5, "first_of() took " << out.seconds << " s; the winner ended at 20 ms: cancel the loser (Loop::cancel), then wait for it to unwind");
     CHECK_MESSAGE(unwound_at_throw, "the loser had not unwound when the exception came out");
   }
   test.check_all_closed();

@@ -143,17 +143,27 @@ TEST_CASE("300 silent connections and a busy pair: only the tasks whose descript
         }
       });
     }
-    loop.spawn("busy", [&] {
+    // A ping-pong of two tasks: each turn of the loop, poll() reports one
+    // busy descriptor ready, and 300 silent ones not.
+    loop.spawn("ping", [&] {
       std::array<std::byte, 1> b;
       try {
         for (; rounds < 200; ++rounds) {
           send_byte(busy.a.get(), std::byte{7}, cfs::after(3s));
-          if (recv_some(busy.b.get(), b, cfs::after(3s)) != 1) break;
+          if (recv_some(busy.a.get(), b, cfs::after(3s)) != 1) break;
         }
       } catch (const cfs::TimedOut& e) {
         failure = e.what();
       }
-      for (Pair& p : silent) p.a.reset();  // the silent ones now read end of file
+      busy.a.reset();                      // pong reads end of file
+      for (Pair& p : silent) p.a.reset();  // and the silent ones too
+    });
+    loop.spawn("pong", [&] {
+      std::array<std::byte, 1> b;
+      try {
+        while (recv_some(busy.b.get(), b, cfs::after(3s)) == 1) send_byte(busy.b.get(), b[0], cfs::after(3s));
+      } catch (const cfs::TimedOut&) {
+      }
     });
     loop.run();
     if (!failure.empty()) FAIL(failure << " (after " << rounds << " busy round trips): " << kNeverWoken);
