@@ -220,9 +220,9 @@ TEST_CASE("350 KB in 1,000 pieces through a tiny send buffer, across partial sen
     INFO("signals during the test: " << interruptions.load() - before);
     if (!error.empty()) {
       FAIL("write_all_gathered() threw: " << error
-           << (error.find("nterrupted") != std::string::npos
-                   ? ". A signal arrived before sendmsg() had sent anything: try again on EINTR"
-                   : ""));
+           << std::string(error.find("nterrupted") != std::string::npos
+                              ? ". A signal arrived before sendmsg() had sent anything: try again on EINTR"
+                              : ""));
     }
     CHECK_MESSAGE(written == data.size(), "write_all_gathered() returned " << written << " for "
                                           << data.size() << " bytes");

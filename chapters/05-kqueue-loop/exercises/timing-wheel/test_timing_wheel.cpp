@@ -49,7 +49,8 @@ std::vector<cfs::Deadline> drain(Queue& q, std::string& trouble) {
   while (!q.empty()) {
     Timer* t = q.top();
     if (t == nullptr) {
-      trouble = "top() returned null with " + std::to_string(q.size()) + " timer(s) in the wheel";
+      trouble = "top() returned null with " + std::to_string(q.size()) +
+                " timer(s) in the wheel: push() must file each timer in its slot, and top() find it";
       break;
     }
     order.push_back(t->deadline);
@@ -57,7 +58,8 @@ std::vector<cfs::Deadline> drain(Queue& q, std::string& trouble) {
     q.erase(t);
     if (q.size() != before - 1) {
       trouble = "erase() of the top left size() at " + std::to_string(q.size()) + ", was " +
-                std::to_string(before);
+                std::to_string(before) + ": erase() must take the timer out of its slot (and when "
+                "the slot's last timer fills the hole, update that timer's index)";
       break;
     }
   }
@@ -77,7 +79,7 @@ void same_order_as_the_heap(const std::vector<cfs::Deadline>& deadlines, const c
   std::string trouble;
   const std::vector<cfs::Deadline> got = drain(wheel, trouble);
   const std::vector<cfs::Deadline> expected = drain(heap, trouble);
-  if (!trouble.empty()) FAIL(trouble << ": push() must file each timer in its slot, and top() find it");
+  if (!trouble.empty()) FAIL(trouble);
   for (std::size_t i = 0; i < got.size() && i < expected.size(); ++i) {
     if (got[i] != expected[i]) {
       FAIL("timer number " << i << " out of the wheel has deadline " << shown(got[i])
