@@ -75,7 +75,12 @@ TEST_CASE("the kernel spreads 60 connections over two shards, and each is served
     int echoed = 0;
     for (int i = 0; i < 60; ++i) {
       const std::string text = "message " + std::to_string(i);
-      if (echo_of(server->port(), text) == text) ++echoed;
+      if (echo_of(server->port(), text) != text) {
+        FAIL("connection " << i << " was not echoed within 3 s (" << server->accepted(0) << " and "
+             << server->accepted(1) << " accepted so far): each shard's loop must accept from its "
+             "own listener and echo (run_shard)");
+      }
+      ++echoed;
     }
     const std::size_t a = server->accepted(0), b = server->accepted(1);
     INFO("shard 0 accepted " << a << ", shard 1 accepted " << b);
