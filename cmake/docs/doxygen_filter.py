@@ -46,7 +46,9 @@ import sys
 ROOT = os.path.realpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 DIAGRAMS = os.path.join(ROOT, "notes", "diagrams")
 
-IMAGE = re.compile(r"(!\[[^\]]*\]\()((?:[^()\s]*/)?notes/diagrams/|(?:\.\./)*diagrams/)([\w.-]+\.svg)\)")
+# notes/diagrams/x.svg (the diagrams), or notes/x.svg (the benchmark plots).
+IMAGE = re.compile(r"(!\[[^\]]*\]\()((?:[^()\s]*/)?notes/diagrams/|(?:\.\./)*diagrams/|(?:[^()\s]*/)?notes/)"
+                   r"([\w.-]+\.svg)\)")
 # Directories whose pages are not in the book (the Doxyfile's EXCLUDE_PATTERNS).
 EXCLUDED = {"build", "solutions"}
 SNIPPET_MARKER = re.compile(r"^\s*//!\s*\[[\w.-]+\]\s*$")
