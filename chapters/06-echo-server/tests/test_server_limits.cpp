@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <string>
 #include <thread>
 
@@ -69,12 +70,28 @@ TEST_CASE("idle timeout: a silent client is closed, a slow but steady one is not
     CHECK(read_n(steady.get(), 1).size() == 1);
 
     // A client that stops reading parks the server in a write: that wait
-    // has the same deadline.
+    // has the same deadline. The steady one goes on writing meanwhile (on a
+    // thread of its own: filling the stuck one's buffers can take longer
+    // than the timeout on a loaded machine).
+    std::atomic<bool> done{false};
+    std::thread keep_steady([&] {
+      try {
+        for (int i = 0; !done; ++i) {
+          const std::byte one[1] = {static_cast<std::byte>(i)};
+          cfs::write_all(steady.get(), one, patience());
+          if (read_n(steady.get(), 1).size() != 1) return;  // closed: `active` tells
+          std::this_thread::sleep_for(idle / 4);
+        }
+      } catch (const std::exception&) {  // closed under it: `active` tells
+      }
+    });
     cfs::Fd stuck = s.connect();
     push_until_stalled(stuck.get());
     CHECK_MESSAGE(RunningServer::eventually([&] { return s.stats().timed_out == 2; }),
                   "timed out: ", s.stats().timed_out.load(), " (the silent one and the stuck one)");
     CHECK_MESSAGE(s.stats().active == 1, "active: ", s.stats().active.load(), " (only the steady one)");
+    done = true;
+    keep_steady.join();
   }
   test.check_all_closed();
 }
