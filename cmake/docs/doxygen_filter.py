@@ -58,7 +58,8 @@ TAG_LIKE = re.compile(r"(?<![\w<])<(/?[A-Za-z][\w-]*)>")
 def markdown(text: str, path: str) -> str:
     def bare(m: re.Match) -> str:
         name = m.group(3)
-        if not os.path.exists(os.path.join(DIAGRAMS, name)):
+        folder = DIAGRAMS if "diagrams/" in m.group(2) else os.path.dirname(DIAGRAMS)
+        if not os.path.exists(os.path.join(folder, name)):
             return m.group(0)  # not one of ours: leave it for the link check to report
         return f"{m.group(1)}{name})"
     return subpages(IMAGE.sub(bare, text), path)
