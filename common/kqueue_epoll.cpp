@@ -66,11 +66,14 @@ Ns add_saturated(Ns a, Ns b) { return b > kNever - a ? kNever : a + b; }
 
 // --- What the shim keeps per kqueue ---------------------------------------
 
-// Every descriptor is watched for everything, edge-triggered: one epoll
-// entry serves the read and the write knote alike, and adding or removing
-// one never touches the other's entry (epoll has one entry per descriptor,
-// kqueue one knote per filter).
+// A descriptor is in the epoll set once, edge-triggered: one entry serves
+// the read and the write knote alike (epoll has one entry per descriptor,
+// kqueue one knote per filter). Its mask is what the enabled knotes need
+// (entry_mask()), set when a change re-arms the entry; kWatchAll is
+// everything, for the probes and for descriptors with an EV_CLEAR knote.
 constexpr std::uint32_t kWatchAll = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+constexpr std::uint32_t kWatchRead = EPOLLIN | EPOLLRDHUP;
+constexpr std::uint32_t kWatchWrite = EPOLLOUT;
 
 // epoll_event.data of the wake-up eventfd; registrations count from 1.
 constexpr std::uint64_t kWakeTag = 0;
@@ -118,6 +121,9 @@ struct Registration {
   std::uint64_t scan = 0;
   short revents = 0;      // what the descriptor is ready for
   bool verified = false;  // still_registered() was asked
+  // The kevent() call that last found the number naming this open file
+  // (a change to one of its knotes): events it collects need no new look.
+  std::uint64_t verified_in_call = 0;
   // An edge epoll reported since the last scan, and the readiness epoll
   // found then (it polls a descriptor as it reports it): that scan need not
   // ask poll() again.
@@ -142,6 +148,7 @@ struct Kqueue {
   std::vector<Knote*> timers;
   std::uint64_t next_tag = kWakeTag + 1;
   std::uint64_t scans = 0;
+  std::uint64_t calls = 0;  // kevent() calls, counted from 1
   int waiters = 0;   // threads inside epoll_wait() on epfd
   int wake_fd = -1;  // an eventfd in the set while a waiter is being woken
 };
@@ -226,11 +233,43 @@ Registration* new_registration(Kqueue& kq, int fd, std::uint64_t tag) {
   return reg;
 }
 
-epoll_event watch_all(std::uint64_t tag) {
+epoll_event watch(std::uint64_t tag, std::uint32_t mask) {
   epoll_event ev{};
-  ev.events = kWatchAll;
+  ev.events = mask;
   ev.data.u64 = tag;
   return ev;
+}
+
+epoll_event watch_all(std::uint64_t tag) { return watch(tag, kWatchAll); }
+
+// EV_CLEAR alone: reported at each change of state, and not again while
+// the state lasts. (With EV_DISPATCH or EV_ONESHOT, an enabled knote has
+// not been reported since it was enabled: one more look cannot report it
+// twice.)
+bool clears_only(std::uint16_t flags) {
+  return (flags & EV_CLEAR) && !(flags & (EV_DISPATCH | EV_ONESHOT));
+}
+
+// The mask the descriptor's entry needs once `change` (to its knote of
+// change.filter) is made: the readiness its enabled knotes wait for, so that
+// epoll neither wakes the loop for readiness nobody waits for (a socket is
+// nearly always writable) nor reports it again at a re-arm. A descriptor
+// with an EV_CLEAR knote keeps kWatchAll: changing its mask later would
+// re-arm the entry, and report that knote a second time for one change.
+std::uint32_t entry_mask(const Registration* reg, const struct kevent& change) {
+  const bool reading = change.filter == EVFILT_READ;
+  const Knote* same = reg == nullptr ? nullptr : reading ? reg->read : reg->write;
+  const Knote* other = reg == nullptr ? nullptr : reading ? reg->write : reg->read;
+  const std::uint16_t same_flags = same != nullptr ? same->flags : change.flags & kKeptFlags;
+  if (clears_only(same_flags) || (other != nullptr && clears_only(other->flags))) return kWatchAll;
+  bool same_on = same != nullptr ? !same->disabled : (change.flags & EV_DISABLE) == 0;
+  if (change.flags & EV_ENABLE) same_on = true;
+  if (change.flags & EV_DISABLE) same_on = false;
+  const bool other_on = other != nullptr && !other->disabled;
+  std::uint32_t mask = EPOLLET;
+  if (same_on) mask |= reading ? kWatchRead : kWatchWrite;
+  if (other_on) mask |= reading ? kWatchWrite : kWatchRead;
+  return mask;
 }
 
 // Does number reg.fd still name the open file it named when registered?
@@ -250,20 +289,46 @@ bool still_registered(Kqueue& kq, const Registration& reg) {
 struct Found {
   Registration* reg;  // nullptr when there is none ...
   int error;          // ... and this says why
+  // The descriptor's epoll entry was added or re-armed: epoll looks at the
+  // file now, and its next epoll_wait() reports the descriptor if it is
+  // ready, as an edge would. That is the filter run kqueue does when a
+  // knote is added or enabled, without a poll() of our own.
+  bool rearmed = false;
 };
+
+Registration* registration_of(Kqueue& kq, int fd) {
+  auto it = kq.by_fd.find(fd);
+  return it == kq.by_fd.end() ? nullptr : it->second.get();
+}
 
 // The registration for descriptor `fd`, checked against what the number
 // names now (the same question as still_registered()). A registration left
 // from a descriptor since closed is dropped: kqueue would have removed its
 // knotes at close(). With `create`, a missing registration is made.
-Found find_registration(Kqueue& kq, int fd, bool create) {
-  auto it = kq.by_fd.find(fd);
-  Registration* reg = it == kq.by_fd.end() ? nullptr : it->second.get();
+//
+// With `rearm`, an existing registration is checked with EPOLL_CTL_MOD
+// instead of the ADD probe: MOD succeeds only if (number, open file it
+// names now) is the entry in the set, so it answers the same question, and
+// it also re-arms the edge-triggered entry (one call for both). The caller
+// asks for it only when an edge for the descriptor's other knote would not
+// be a false one (see may_rearm()).
+Found find_registration(Kqueue& kq, int fd, bool create, bool rearm = false,
+                        std::uint32_t mask = kWatchAll) {
+  Registration* reg = registration_of(kq, fd);
   if (reg == nullptr && !create) {
     return {nullptr, fcntl(fd, F_GETFD) < 0 ? EBADF : ENOENT};
   }
+  if (reg != nullptr && rearm) {
+    epoll_event ev = watch(reg->tag, mask);
+    if (epoll_ctl(kq.epfd, EPOLL_CTL_MOD, fd, &ev) == 0) {
+      reg->verified_in_call = kq.calls;
+      return {reg, 0, true};
+    }
+    // ENOENT: the number names another open file (or none that the set
+    // has); EBADF: it is closed. The ADD probe below sorts them out.
+  }
   const std::uint64_t tag = kq.next_tag++;
-  epoll_event ev = watch_all(tag);
+  epoll_event ev = watch(tag, mask);
   if (epoll_ctl(kq.epfd, EPOLL_CTL_ADD, fd, &ev) == 0) {
     // The number names an open file the set did not have under it.
     if (reg != nullptr) drop_registration(kq, reg);
@@ -271,16 +336,23 @@ Found find_registration(Kqueue& kq, int fd, bool create) {
       epoll_ctl(kq.epfd, EPOLL_CTL_DEL, fd, nullptr);
       return {nullptr, ENOENT};
     }
-    return {new_registration(kq, fd, tag), 0};
+    Registration* added = new_registration(kq, fd, tag);
+    added->verified_in_call = kq.calls;
+    return {added, 0, true};
   }
   const int error = errno;
-  if (error == EEXIST && reg != nullptr) return {reg, 0};
+  if (error == EEXIST && reg != nullptr) {
+    reg->verified_in_call = kq.calls;
+    return {reg, 0};
+  }
   if (error == EEXIST) {
     // An entry without a registration: one dropped while its open file
     // lived on under another number, and this number names it again.
-    // Adopt the entry (MOD gives it the new tag).
+    // Adopt the entry (MOD gives it the new tag, and re-arms it).
     if (epoll_ctl(kq.epfd, EPOLL_CTL_MOD, fd, &ev) != 0) return {nullptr, errno};
-    return {new_registration(kq, fd, tag), 0};
+    Registration* adopted = new_registration(kq, fd, tag);
+    adopted->verified_in_call = kq.calls;
+    return {adopted, 0, true};
   }
   // EBADF: closed. EPERM or EINVAL: the number names something epoll cannot
   // watch (a regular file, this kqueue itself). Either way not ours.
@@ -298,12 +370,31 @@ void set_enabled(Knote* k, std::uint16_t flags) {
   }
 }
 
+// May a change to `filter`'s knote on `fd` re-arm the descriptor's epoll
+// entry? Re-arming makes epoll report the descriptor if it is ready for
+// what the entry watches, so the descriptor's other knote may be queued
+// too. Harmless if there is none, if it is disabled (not queued), if it is
+// level-triggered (its filter runs again and says), or if it is an enabled
+// EV_DISPATCH or EV_ONESHOT knote (not reported since it was enabled, so it
+// is due anyway); but an enabled EV_CLEAR knote would be reported a second
+// time for one change. Only a change that asks for the filter to run (an
+// add, or an enable) gains.
+bool may_rearm(Kqueue& kq, int fd, std::int16_t filter, std::uint16_t flags) {
+  if (flags & (EV_DELETE | EV_DISABLE)) return false;
+  if (!(flags & (EV_ADD | EV_ENABLE))) return false;
+  const Registration* reg = registration_of(kq, fd);
+  if (reg == nullptr) return true;  // a new entry: epoll looks at it anyway
+  const Knote* other = filter == EVFILT_READ ? reg->write : reg->read;
+  return other == nullptr || other->disabled || !clears_only(other->flags);
+}
+
 int apply_descriptor(Kqueue& kq, const struct kevent& change) {
   if (change.ident > static_cast<std::uintptr_t>(INT_MAX)) return EBADF;
   const int fd = static_cast<int>(change.ident);
   const bool deleting = (change.flags & EV_DELETE) != 0;
   const bool adding = (change.flags & EV_ADD) != 0 && !deleting;
-  const Found found = find_registration(kq, fd, adding);
+  const Found found = find_registration(kq, fd, adding, may_rearm(kq, fd, change.filter, change.flags),
+                                       entry_mask(registration_of(kq, fd), change));
   if (found.reg == nullptr) return found.error;
   Registration* reg = found.reg;
   Knote* k = change.filter == EVFILT_READ ? reg->read : reg->write;
@@ -321,6 +412,12 @@ int apply_descriptor(Kqueue& kq, const struct kevent& change) {
     k->fflags = change.fflags;
     k->data = change.data;
     set_enabled(k, change.flags);
+  }
+  if (found.rearmed && !k->disabled) {
+    // epoll will report the descriptor if it is ready (above): its edge
+    // queues the knote, with what epoll found, and no poll() is needed.
+    // A knote already queued (level-triggered, say) stays where it is.
+    return 0;
   }
   settle(kq, k);
   return 0;
@@ -531,7 +628,10 @@ bool fill_descriptor_event(Kqueue& kq, Knote* k, struct kevent& ev) {
     dequeue(kq, k);
     return false;
   }
-  if (!reg.verified) {
+  // Checked once per scan; not at all if a change in this very call checked
+  // it (no code of the caller's ran since; a descriptor closed by another
+  // thread meanwhile is a race on every system).
+  if (!reg.verified && reg.verified_in_call != kq.calls) {
     if (!still_registered(kq, reg)) {  // the number names another open file now
       drop_registration(kq, &reg);
       return false;
@@ -741,6 +841,7 @@ int kevent(int kq_fd, const struct kevent* changelist, int nchanges,
   std::shared_ptr<Kqueue> kq = registry().find(kq_fd);
   if (!kq) return fail(EBADF);
   std::unique_lock<std::mutex> lock(kq->mu);
+  ++kq->calls;
 
   // Changes, in order. A failure (or a receipt) goes into the event list
   // while there is room; without room a failure ends the call.

@@ -8,8 +8,10 @@
 #include <span>
 #include <string>
 
+#include "coroutine.h"
 #include "fd_wait.h"
 #include "io.h"
+#include "loop.h"
 #include "socket_error.h"
 
 namespace cfs {
@@ -27,6 +29,20 @@ constexpr int kSendFlags = 0;
 Deadline idle_deadline(Clock::duration idle) {
   return idle == Clock::duration::zero() ? no_deadline : after(idle);
 }
+
+//! [take-turns]
+/// A client that keeps sending, and keeps reading, never makes its task
+/// wait: each read finds data and each write finds room, so the task would
+/// keep the loop to itself, and every other connection, the acceptor too,
+/// would wait until that client paused. So after each buffer echoed the
+/// task yields: it goes to the back of the loop's ready queue, the loop
+/// looks at the kernel and runs the others, and then this one reads again.
+/// (On a thread of its own, without a loop, the kernel's scheduler takes
+/// care of that.)
+void take_turns() {
+  if (Loop::current_or_null() != nullptr) cfs::yield();
+}
+//! [take-turns]
 
 //! [write-some]
 /// Waits until the socket has room (if it has none), then writes as much
@@ -62,6 +78,7 @@ void echo_connection(int fd, Clock::duration idle, ByteCounts& counts) {
       rest = rest.subspan(k);
       counts.written += k;
     }
+    take_turns();  // before the next read, whether or not it would wait
   }
   // Everything the client sent has been written back: send our end of file
   // after it. (After a reset this fails with ENOTCONN; nothing is lost.)

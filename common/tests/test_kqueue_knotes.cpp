@@ -141,6 +141,70 @@ TEST_CASE("EV_CLEAR: reported once per change of state, not while the state last
   CHECK(poll_events(kq.get()).empty());
 }
 
+TEST_CASE("EV_CLEAR: adding or enabling the descriptor's other knote does not report it again") {
+  Guard guard;
+  Fd kq = make_kqueue();
+  auto [mine, peer] = tcp_pair();
+  const int fd = mine.get();
+  int on_read = 0, on_write = 0;
+  REQUIRE(change(kq.get(), fd, EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0, &on_read) == 0);
+  send_text(peer.get(), "x");
+  CHECK(wait_for(kq.get(), fd, EVFILT_READ).udata == &on_read);
+  CHECK(poll_events(kq.get()).empty());  // the byte is still there, unread
+
+  // The write knote comes and goes; the read state has not changed.
+  REQUIRE(change(kq.get(), fd, EVFILT_WRITE, EV_ADD | EV_DISPATCH, 0, 0, &on_write) == 0);
+  auto events = poll_events(kq.get());
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].filter == EVFILT_WRITE);
+  REQUIRE(change(kq.get(), fd, EVFILT_WRITE, EV_ENABLE, 0, 0, &on_write) == 0);
+  events = poll_events(kq.get());
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].filter == EVFILT_WRITE);
+
+  // A new byte is a change: reported once, with both bytes counted.
+  send_text(peer.get(), "y");
+  const struct kevent ev = wait_for(kq.get(), fd, EVFILT_READ);
+  CHECK(ev.data == 2);
+  CHECK(poll_events(kq.get()).empty());
+}
+
+TEST_CASE("EV_DISPATCH knotes of both filters on one socket, enabled in turn") {
+  // The way an event loop waits: one knote enabled at a time, re-enabled
+  // for each wait. Enabling runs the filter: what is ready then is reported
+  // at once, what is not is reported when it happens.
+  Guard guard;
+  Fd kq = make_kqueue();
+  auto [mine, peer] = tcp_pair();
+  const int fd = mine.get();
+  REQUIRE(change(kq.get(), fd, EVFILT_READ, EV_ADD | EV_DISPATCH) == 0);
+  CHECK(poll_events(kq.get()).empty());  // nothing to read yet
+  REQUIRE(change(kq.get(), fd, EVFILT_WRITE, EV_ADD | EV_DISPATCH) == 0);
+  auto events = poll_events(kq.get());
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].filter == EVFILT_WRITE);  // writable at once; disabled now
+
+  send_text(peer.get(), "ab");
+  CHECK(wait_for(kq.get(), fd, EVFILT_READ).data == 2);  // disabled now
+  CHECK(poll_events(kq.get()).empty());
+
+  REQUIRE(change(kq.get(), fd, EVFILT_WRITE, EV_ENABLE) == 0);
+  events = poll_events(kq.get());
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].filter == EVFILT_WRITE);  // the read knote stays disabled
+
+  REQUIRE(change(kq.get(), fd, EVFILT_READ, EV_ENABLE) == 0);
+  events = poll_events(kq.get());
+  REQUIRE(events.size() == 1);               // the bytes were not read:
+  CHECK(events[0].filter == EVFILT_READ);    // still readable, so reported
+  char buffer[4];
+  REQUIRE(read(fd, buffer, sizeof buffer) == 2);
+  REQUIRE(change(kq.get(), fd, EVFILT_READ, EV_ENABLE) == 0);
+  CHECK(poll_events(kq.get()).empty());      // nothing left to read
+  send_text(peer.get(), "c");
+  CHECK(wait_for(kq.get(), fd, EVFILT_READ).data == 1);
+}
+
 TEST_CASE("EV_DISPATCH: disabled after each delivery until EV_ENABLE") {
   Guard guard;
   Fd kq = make_kqueue();

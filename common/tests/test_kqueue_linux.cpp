@@ -7,10 +7,13 @@
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <linux/sock_diag.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -151,6 +154,51 @@ TEST_CASE("Linux (documented limit): a number made to name the same open file ag
   // kqueue dropped the knote at close(); the shim cannot tell this close
   // happened, and still reports it.
   CHECK(find(poll_events(kq.get()), number, EVFILT_READ) != nullptr);
+}
+
+namespace {
+
+// The events mask of `fd`'s entry in the epoll set `epfd`, as
+// /proc/self/fdinfo shows it, less EPOLLERR and EPOLLHUP (which epoll
+// always watches, and adds); -1 if it has none.
+long epoll_mask(int epfd, int fd) {
+  std::ifstream info("/proc/self/fdinfo/" + std::to_string(epfd));
+  std::string line;
+  while (std::getline(info, line)) {
+    int tfd = -1;
+    unsigned events = 0;
+    if (std::sscanf(line.c_str(), "tfd: %d events: %x", &tfd, &events) == 2 && tfd == fd) {
+      return events & ~static_cast<unsigned>(EPOLLERR | EPOLLHUP);
+    }
+  }
+  return -1;
+}
+
+}  // namespace
+
+TEST_CASE("Linux: a descriptor's epoll entry watches what its enabled knotes wait for") {
+  // A socket is nearly always writable: watched for writing while nothing
+  // waits for it, every acknowledgement from the peer would wake the loop,
+  // and every re-arm would report it. An EV_CLEAR knote keeps everything
+  // watched (changing the mask would report it again).
+  Guard guard;
+  Fd kq = make_kqueue();
+  auto [mine, peer] = tcp_pair();
+  const int fd = mine.get();
+  REQUIRE(change(kq.get(), fd, EVFILT_READ, EV_ADD | EV_DISPATCH) == 0);
+  CHECK(epoll_mask(kq.get(), fd) == (EPOLLIN | EPOLLRDHUP | EPOLLET));
+  REQUIRE(change(kq.get(), fd, EVFILT_WRITE, EV_ADD | EV_DISPATCH) == 0);
+  CHECK(epoll_mask(kq.get(), fd) == (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET));
+  REQUIRE(poll_events(kq.get()).size() == 1);  // the write knote: disabled now
+  REQUIRE(change(kq.get(), fd, EVFILT_READ, EV_ENABLE) == 0);
+  CHECK(epoll_mask(kq.get(), fd) == (EPOLLIN | EPOLLRDHUP | EPOLLET));
+  REQUIRE(change(kq.get(), fd, EVFILT_READ, EV_DISABLE) == 0);
+  REQUIRE(change(kq.get(), fd, EVFILT_WRITE, EV_ENABLE) == 0);
+  CHECK(epoll_mask(kq.get(), fd) == (EPOLLOUT | EPOLLET));
+
+  auto [other, other_peer] = tcp_pair();
+  REQUIRE(change(kq.get(), other.get(), EVFILT_READ, EV_ADD | EV_CLEAR) == 0);
+  CHECK(epoll_mask(kq.get(), other.get()) == (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET));
 }
 
 TEST_CASE("Linux: the bookkeeping of a closed kqueue is freed by the next kqueue() call") {

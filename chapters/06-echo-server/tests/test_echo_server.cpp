@@ -5,12 +5,15 @@
 
 #include <poll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <random>
 #include <string>
 #include <thread>
 
+#include "../echo_connection.h"
+#include "../loop.h"
 #include "../socket_error.h"
 #include "server_test.h"
 #include "socket_test.h"
@@ -234,3 +237,41 @@ TEST_CASE("many clients at once, each with its own bytes") {
   }
   test.check_all_closed();
 }
+
+//! [test-take-turns]
+TEST_CASE("a connection whose client always has more to send still lets the others run") {
+  SocketTest test("take turns");
+  {
+    // A stream socket pair: one end the client's, one the server's. The
+    // client has written 12 buffers' worth before the loop starts, so the
+    // echo task finds data at every read and room at every write: it never
+    // has to wait.
+    int pair[2];
+    REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, pair) == 0);
+    cfs::Fd client(pair[0]), server(pair[1]);
+    const int big = 1 << 20;  // the kernel caps it at its maximum; enough here
+    setsockopt(client.get(), SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
+    setsockopt(server.get(), SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
+    const std::size_t total = 12 * cfs::kEchoBuffer;
+    const std::vector<std::byte> data = pattern(total, 12);
+    REQUIRE(::send(client.get(), data.data(), data.size(), 0) == static_cast<ssize_t>(total));
+    ::shutdown(client.get(), SHUT_WR);
+
+    cfs::ByteCounts counts;
+    std::uint64_t echoed_when_other_ran = 0;
+    cfs::Loop loop;
+    loop.spawn("busy", [&] { cfs::echo_connection(server.get(), std::chrono::seconds(0), counts); });
+    loop.spawn("other", [&] { echoed_when_other_ran = counts.written; });
+    loop.run();
+
+    // The other task ran after the first buffer, not after all twelve.
+    CHECK(echoed_when_other_ran == cfs::kEchoBuffer);
+    CHECK(counts.written == total);
+    std::vector<std::byte> echo(total + 1);
+    CHECK(::recv(client.get(), echo.data(), echo.size(), 0) == static_cast<ssize_t>(total));
+    echo.resize(total);
+    CHECK(echo == data);
+  }
+  test.check_all_closed();
+}
+//! [test-take-turns]
