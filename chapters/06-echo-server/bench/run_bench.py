@@ -11,14 +11,16 @@ servers, one load client, in one run:
 Each server runs pinned to core 0 (taskset -c 0), echo-bench to core 1, with
 RLIMIT_NOFILE raised to the hard limit for both. For each message size and
 connection count, each server in turn gets the same closed-loop load (a
-warm-up, then the counted seconds). The script prints the table, the ratios
+warm-up, then the counted seconds), in --repeat rounds (default 3) with the
+servers' order turned each round; each row is the round with the median
+throughput. The script prints the table, the ratios
 against the goals and the CPU model; writes notes/echo-bench.csv; and plots
 throughput and p99 latency against connections (64-byte messages) with gnuplot,
 as PNG and SVG, into notes/.
 
   python3 chapters/06-echo-server/bench/run_bench.py [--label TEXT] [--duration S]
           [--warmup S] [--configs 64:1,64:100,...] [--servers ours,asio,...]
-          [--jobs N] [--no-build] [--no-files]
+          [--repeat N] [--jobs N] [--no-build] [--no-files]
 
 --label is printed beside every figure (e.g. "sanity run on a loaded machine").
 --no-files prints the table only, writing nothing into notes/.
@@ -164,21 +166,29 @@ def measure(server: Server, size: int, conns: int, warmup: float, duration: floa
     return result
 
 
+def median_run(runs: list[dict]) -> dict:
+    """The run with the median throughput (the lower middle of an even
+    count): its latencies and CPU come with it, from one and the same run."""
+    ordered = sorted(runs, key=lambda r: r["msg_per_s"])
+    return ordered[(len(ordered) - 1) // 2]
+
+
 def print_table(rows: list[dict], header: str) -> None:
     print(header)
     print(f"{'size':>6} {'conns':>6}  {'server':<8} {'msg/s':>10} {'MB/s':>8} {'p50 us':>8} "
-          f"{'p99 us':>8} {'p99.9 us':>9} {'max us':>9} {'errors':>6} {'client CPU':>10}")
+          f"{'p99 us':>8} {'p99.9 us':>9} {'max us':>9} {'errors':>6} {'client CPU':>10}  rounds' msg/s")
     for r in rows:
         print(f"{r['size']:>6} {r['connections']:>6}  {r['server']:<8} {r['msg_per_s']:>10.0f} "
               f"{r['mb_per_s']:>8.2f} {r['p50_us']:>8.1f} {r['p99_us']:>8.1f} {r['p999_us']:>9.1f} "
-              f"{r['max_us']:>9.1f} {r['errors']:>6} {100 * r['client_cpu']:>9.0f}%"
+              f"{r['max_us']:>9.1f} {r['errors']:>6} {100 * r['client_cpu']:>9.0f}%  "
+              + " ".join(f"{x:.0f}" for x in r.get("rounds", []))
               + (f"  ({r['note'][0]})" if r.get("note") else ""))
 
 
 def print_ratios(rows: list[dict]) -> None:
     by = {(r["size"], r["connections"], r["server"]): r for r in rows}
     configs = sorted({(r["size"], r["connections"]) for r in rows})
-    print("\nRatios (same run). Goals: ours/asio throughput >= 1.0x, ours/floor >= 0.9x, "
+    print("\nRatios (same run, medians of the rounds). Goals: ours/asio throughput >= 1.0x, ours/floor >= 0.9x, "
           "ours' p99 <= asio's.")
     print(f"{'size':>6} {'conns':>6}  {'ours/asio':>9} {'ours/floor':>10} {'ours/threads':>12} "
           f"{'p99 ours/asio':>13}  goals")
@@ -245,6 +255,8 @@ def main() -> int:
     parser.add_argument("--label", default="", help="printed beside every figure")
     parser.add_argument("--duration", type=float, default=5.0)
     parser.add_argument("--warmup", type=float, default=1.0)
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="rounds per row, servers interleaved; the median round is kept (default 3)")
     parser.add_argument("--configs", default=DEFAULT_CONFIGS, help="SIZE:CONNS,...")
     parser.add_argument("--servers", default=",".join(SERVERS))
     parser.add_argument("--jobs", type=int, default=1, help="build jobs (default 1)")
@@ -267,21 +279,32 @@ def main() -> int:
     when = datetime.date.today().isoformat()
     label = f"; {args.label}" if args.label else ""
     header = (f"\nEcho servers, {when}, {cpu}; server on core 0, echo-bench on core 1; "
-              f"{args.warmup:g} s warm-up, {args.duration:g} s counted per row; "
+              f"{args.warmup:g} s warm-up, {args.duration:g} s counted per run; "
+              f"each row the median of {args.repeat} round(s), servers interleaved; "
               f"RLIMIT_NOFILE {resource.getrlimit(resource.RLIMIT_NOFILE)[1]}{label}\n")
     log(header.strip())
     servers = start_servers(names, asio)
     rows = []
     try:
         for size, conns in configs:
+            # Rounds, each over every server, the order turned by one each
+            # round: a machine whose speed drifts (a virtual one, with
+            # neighbours) then favours no server, and one bad round does not
+            # decide a row.
+            runs: dict[str, list[dict]] = {name: [] for name in names}
+            for round_ in range(args.repeat):
+                for name in names[round_ % len(names):] + names[:round_ % len(names)]:
+                    log(f"run_bench: {name:<8} {conns:>6} connections, {size}-byte messages "
+                        f"(round {round_ + 1} of {args.repeat}) ...")
+                    runs[name].append(measure(servers[name], size, conns, args.warmup, args.duration))
+                    time.sleep(0.5)  # let the last connections' teardown settle
             for name in names:
-                log(f"run_bench: {name:<8} {conns:>6} connections, {size}-byte messages ...")
-                r = measure(servers[name], size, conns, args.warmup, args.duration)
+                r = median_run(runs[name])
                 rows.append({"date": when, "cpu": cpu, "label": args.label, "server": name,
                              "size": size, "connections": conns, **{k: r.get(k, 0) for k in (
                                  "msg_per_s", "mb_per_s", "p50_us", "p99_us", "p999_us", "max_us",
-                                 "errors", "client_cpu")}, "note": r.get("note")})
-                time.sleep(0.5)  # let the last connections' teardown settle
+                                 "errors", "client_cpu")}, "note": r.get("note"),
+                             "rounds": [x["msg_per_s"] for x in runs[name]]})
     finally:
         for s in servers.values():
             s.stop()
