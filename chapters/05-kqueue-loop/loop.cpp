@@ -90,12 +90,7 @@ void Loop::run() {
       // unwound: their waits throw Cancelled at once, so nothing blocks.
       for (auto& task : tasks_) cancel(task.ref());
     }
-    poll(/*block=*/ready_.empty() && yielding_.empty());
-    // Tasks that yielded this turn go behind those the kernel just woke: a
-    // task that keeps yielding cannot make one whose data has come wait a
-    // whole turn for it.
-    ready_.insert(ready_.end(), yielding_.begin(), yielding_.end());
-    yielding_.clear();
+    poll(/*block=*/ready_.empty());
   }
   t_loop = outer;
 }
@@ -133,10 +128,9 @@ void Loop::run_ready() {
       end_task(task);
     } else if (!parked_.contains(task.address())) {
       // It called cfs::yield() itself, waiting for nothing: it only lets
-      // the others run. Back to the end of the queue, after the next look
-      // at the kernel (run()).
+      // the others run. Back to the end of the queue.
       yielded_.insert(task.address());
-      yielding_.push_back(task);
+      ready_.push_back(task);
     }
   }
 }

@@ -18,8 +18,7 @@
 // promise objects, no callbacks. The waits work from any depth of ordinary
 // calls inside a task, because each task has a stack of its own. A task
 // that calls cfs::yield() itself waits for nothing: it goes to the back of
-// the queue of ready tasks, behind those that the loop's next look at the
-// kernel wakes, and the others run first.
+// the queue of ready tasks, and the others run first.
 #pragma once
 
 #include <cstddef>
@@ -170,7 +169,6 @@ class Loop {
   std::unordered_set<void*> cancelled_;
   std::unordered_set<void*> yielded_;                 // ready after a plain cfs::yield()
   std::deque<CoroutineRef> ready_;
-  std::vector<CoroutineRef> yielding_;                // yielded this turn: ready after the look at the kernel
   std::vector<struct kevent> changes_;                // applied by the next kevent()
   TimerHeap timers_;
   CoroutineRef running_;                              // the task running now

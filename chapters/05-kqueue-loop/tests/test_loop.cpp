@@ -354,28 +354,6 @@ TEST_CASE("stop() ends a task that waits for nothing too: its cfs::yield() throw
   CHECK(log == std::vector<std::string>{"caught Cancelled", "~spinner"});
 }
 
-//! [yield-order-test]
-TEST_CASE("a task that yields runs after the tasks that the kernel woke meanwhile") {
-  cfs::Watchdog watchdog(std::chrono::seconds(60), "yield behind the woken");
-  SocketPair pair;
-  Loop loop;
-  std::string order;
-  loop.spawn("reader", [&] {
-    read_byte(pair.fd[0]);  // parks: nothing to read yet
-    order += "reader ";
-  });
-  loop.spawn("writer", [&] {
-    write_byte(pair.fd[1], 'x');  // the reader's data: the kernel has it now
-    cfs::yield();                 // waits for nothing
-    order += "writer ";
-  });
-  loop.run();
-  // Turn 1: the reader parks, the writer writes and yields. The look at the
-  // kernel wakes the reader; the writer goes behind it.
-  CHECK(order == "reader writer ");
-}
-//! [yield-order-test]
-
 TEST_CASE("a task's escaping exception is reported with its label, and the loop goes on") {
   Loop loop;
   std::string seen;
