@@ -99,8 +99,12 @@ class LoadRun {
   void watch_writes(Connection& c, bool on);
   void fail(Connection& c, const std::string& why);
   void close(Connection& c);
-  bool counting(Clock::time_point now) const {
-    return o_.messages != 0 || (now >= count_from_ && now < count_until_);
+  /// Whether a message sent at `sent` counts: every one in a run of
+  /// --messages; else those sent in the counted seconds, however late their
+  /// echo comes (the run waits for it). One sent in the warm-up is the
+  /// warm-up's, even if its echo comes in the counted seconds.
+  bool counting(Clock::time_point sent) const {
+    return o_.messages != 0 || (sent >= count_from_ && sent < count_until_);
   }
 
   const LoadOptions& o_;
@@ -277,7 +281,7 @@ void LoadRun::on_readable(Connection& c, Clock::time_point now) {
 void LoadRun::message_done(Connection& c, Clock::time_point now) {
   ++c.finished;
   ++r_.all_messages;
-  if (counting(now)) {
+  if (counting(c.since)) {
     ++r_.messages;
     r_.latency.record(static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::nanoseconds>(now - c.since).count()));

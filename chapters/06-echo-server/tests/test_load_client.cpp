@@ -7,6 +7,7 @@
 
 #include <array>
 #include <string>
+#include <utility>
 
 #include "../latency_histogram.h"
 #include "../load_client.h"
@@ -105,6 +106,31 @@ TEST_CASE("the load client takes an echo that comes back a byte at a time (short
     const cfs::LoadResult r = one_connection(dribbler.port(), 3, 64);
     CHECK(r.errors == 0);
     CHECK(r.messages == 3);
+  }
+  test.check_all_closed();
+}
+
+TEST_CASE("a message sent in the warm-up is not counted, however late its echo comes") {
+  SocketTest test("late first echo");
+  {
+    // The first echo comes 500 ms late, long after the 100 ms warm-up, in
+    // the counted time; every later one at once.
+    cfs::OneClientServer late([](int fd, cfs::OneClientServer& self) {
+      std::array<std::byte, 4096> buffer;
+      bool first = true;
+      while (const std::size_t n = cfs::read_some(fd, buffer, patience())) {
+        if (std::exchange(first, false) && !self.pause(500ms)) return;
+        cfs::write_all(fd, std::span(buffer).first(n), patience());
+      }
+      ::shutdown(fd, SHUT_WR);
+    });
+    const cfs::LoadResult r = cfs::run_load({.port = late.port(), .connections = 1, .size = 64,
+                                             .warmup = 100ms, .duration = 800ms, .close_wait = 10s});
+    CHECK(r.errors == 0);
+    CHECK(r.messages > 0);                    // sent after the late echo, all counted
+    CHECK(r.all_messages >= r.messages + 1);  // the late one is among all, not the counted
+    CHECK(r.latency.count() == r.messages);
+    CHECK(r.latency.percentile(100) < 400'000'000);  // ns: its 500 ms is not in the figures
   }
   test.check_all_closed();
 }
