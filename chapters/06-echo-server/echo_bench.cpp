@@ -28,7 +28,8 @@ void usage(std::FILE* to, const char* program) {
                "  --port PORT       its port, 1 to 65535 (required)\n"
                "  --connections C   connections, all open at once (default 100)\n"
                "  --size BYTES      bytes per message, e.g. 64 or 4K (default 64)\n"
-               "  --warmup S        seconds whose messages are not counted (default 1)\n"
+               "  --warmup S        seconds whose messages are not counted (default 1),\n"
+               "                    and longer until every connection has had an echo\n"
                "  --duration S      seconds of counted messages (default 5)\n"
                "  --messages N      instead: N messages per connection, all counted\n"
                "  --timeout S       a connect or an echo taking longer fails (default 10)\n"
@@ -79,6 +80,9 @@ void print_text(const Flags& f, const cfs::LoadResult& r) {
   std::printf("messages     %llu in %.2f s: %.0f msg/s, %.2f MB/s each way (every byte checked)\n",
               static_cast<unsigned long long>(r.messages), r.seconds, rate,
               rate * static_cast<double>(o.size) / 1e6);
+  if (o.messages == 0) {
+    std::printf("warm-up      %.2f s, until every connection had had an echo\n", r.warmup_seconds);
+  }
   std::printf("latency      p50 %.1f us  p99 %.1f us  p99.9 %.1f us  max %.1f us\n",
               us(r.latency.percentile(50)), us(r.latency.percentile(99)),
               us(r.latency.percentile(99.9)), us(r.latency.max()));
@@ -98,13 +102,13 @@ void print_json(const Flags& f, const cfs::LoadResult& r) {
   std::printf("{\"connections\": %zu, \"connected\": %zu, \"size\": %zu, \"messages\": %llu, "
               "\"seconds\": %.3f, \"msg_per_s\": %.1f, \"mb_per_s\": %.3f, \"p50_us\": %.2f, "
               "\"p99_us\": %.2f, \"p999_us\": %.2f, \"max_us\": %.2f, \"errors\": %llu, "
-              "\"closed_cleanly\": %zu, \"unclosed\": %zu, \"client_cpu\": %.3f}\n",
+              "\"closed_cleanly\": %zu, \"unclosed\": %zu, \"client_cpu\": %.3f, \"warmup_s\": %.3f}\n",
               f.load.connections, r.connected, f.load.size,
               static_cast<unsigned long long>(r.messages), r.seconds, rate,
               rate * static_cast<double>(f.load.size) / 1e6, us(r.latency.percentile(50)),
               us(r.latency.percentile(99)), us(r.latency.percentile(99.9)), us(r.latency.max()),
               static_cast<unsigned long long>(r.errors), r.closed_cleanly, r.unclosed,
-              r.wall_seconds > 0 ? r.cpu_seconds / r.wall_seconds : 0.0);
+              r.wall_seconds > 0 ? r.cpu_seconds / r.wall_seconds : 0.0, r.warmup_seconds);
 }
 
 }  // namespace

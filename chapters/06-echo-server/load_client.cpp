@@ -117,6 +117,7 @@ class LoadRun {
   std::size_t in_flight_ = 0;  // connects under way
   std::size_t open_ = 0;       // connections not done
   std::size_t echoing_ = 0;    // connections in state echoing
+  std::size_t unechoed_ = 0;   // of those, the ones whose first echo has not come
   bool stopping_ = false;
   Clock::time_point count_from_, count_until_;
 };
@@ -132,7 +133,10 @@ void LoadRun::fail(Connection& c, const std::string& why) {
 
 void LoadRun::close(Connection& c) {
   if (c.state == Connection::State::done) return;
-  if (c.state == Connection::State::echoing) --echoing_;
+  if (c.state == Connection::State::echoing) {
+    --echoing_;
+    if (c.finished == 0) --unechoed_;
+  }
   poller_.remove(c.fd.get());
   c.fd.reset();
   c.state = Connection::State::done;
@@ -186,6 +190,7 @@ void LoadRun::connected(Connection& c) {
   watch_writes(c, false);
   c.state = Connection::State::echoing;
   ++echoing_;
+  ++unechoed_;
   ++r_.connected;
 }
 
@@ -279,7 +284,7 @@ void LoadRun::on_readable(Connection& c, Clock::time_point now) {
 }
 
 void LoadRun::message_done(Connection& c, Clock::time_point now) {
-  ++c.finished;
+  if (++c.finished == 1) --unechoed_;
   ++r_.all_messages;
   if (counting(c.since)) {
     ++r_.messages;
@@ -327,8 +332,7 @@ LoadResult LoadRun::run() {
 
   //! [run]
   const Clock::time_point start = Clock::now();
-  count_from_ = start + o_.warmup;
-  count_until_ = count_from_ + o_.duration;
+  count_from_ = count_until_ = Clock::time_point::max();  // set when the warm-up ends
   const double cpu_start = cpu_seconds();
   for (Connection& c : connections_) {
     if (c.state == Connection::State::echoing) start_message(c, start);
@@ -343,6 +347,16 @@ LoadResult LoadRun::run() {
       if (e.readable && c.state != Connection::State::done) on_readable(c, now);
     }
     const Clock::time_point now = Clock::now();
+    if (o_.messages == 0 && count_from_ == Clock::time_point::max() && now - start >= o_.warmup &&
+        unechoed_ == 0) {
+      // The warm-up is over: it lasted as asked, and every connection has
+      // had an echo. (10,000 clients that connect at once can wait seconds
+      // for their first: the kernel completed their handshakes, and the
+      // server has yet to accept them.)
+      count_from_ = now;
+      count_until_ = now + o_.duration;
+      r_.warmup_seconds = seconds_between(start, now);
+    }
     if (o_.messages == 0 && now >= count_until_) stopping_ = true;
     if (o_.messages != 0 && echoing_ == 0 && !stopping_) {  // the last one is done
       stopping_ = true;

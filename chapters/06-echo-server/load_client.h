@@ -9,10 +9,11 @@
 // the server's listen queue), and only then starts: every connection the
 // server is asked to hold is held at once. Then each connection sends a
 // message and waits for the whole of its echo before sending the next (a
-// closed loop: the load is C messages in flight, never more). Messages that
-// complete during the warm-up are not counted; then come `duration` seconds
-// of counted ones; then each connection finishes its message, sends its end
-// of file, and waits for the server's.
+// closed loop: the load is C messages in flight, never more). The warm-up
+// lasts `warmup`, and longer if need be, until every connection has had an
+// echo; then come `duration` seconds: the messages sent in them are counted,
+// however late their echo comes. Then each connection finishes its message,
+// sends its end of file, and waits for the server's.
 //
 // Every byte that comes back is compared with the byte sent at that place.
 // A message is pseudo-random bytes drawn from (connection, message number,
@@ -39,6 +40,8 @@ struct LoadOptions {
   std::uint16_t port = 0;
   std::size_t connections = 100;
   std::size_t size = 64;  ///< bytes per message
+  /// Not counted: at least this long, and until every connection has had
+  /// the echo of its first message (the server serves them all by then).
   std::chrono::nanoseconds warmup = std::chrono::seconds(1);
   std::chrono::nanoseconds duration = std::chrono::seconds(5);
   /// If not 0: instead of warm-up and duration, each connection sends this
@@ -63,6 +66,7 @@ struct LoadResult {
   std::uint64_t messages = 0;     ///< counted messages, each checked in full
   std::uint64_t all_messages = 0; ///< with the warm-up and the last ones
   double seconds = 0;             ///< the time they were counted over
+  double warmup_seconds = 0;      ///< the warm-up as it was: first message to the count
   LatencyHistogram latency;       ///< round trips of the counted ones, ns
   std::uint64_t errors = 0;       ///< connections that failed, each for a reason
   std::vector<std::string> first_errors;  ///< the first few reasons

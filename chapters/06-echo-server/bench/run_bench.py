@@ -26,7 +26,8 @@ connections (64-byte messages) with gnuplot, as PNG and SVG, into notes/.
 The warm-up is --warmup seconds, or --warmup-per-1000 seconds per 1,000
 connections if that is longer: 10,000 clients arriving at once take the
 servers seconds to accept and set up, and the counted seconds are meant for
-a server in its stride.
+a server in its stride. echo-bench prolongs it, if need be, until every
+connection has had an echo; the table's "warm-up" column says how long it was.
 
 --label is printed beside every figure (e.g. "sanity run on a loaded machine").
 --no-files prints the table only, writing nothing into notes/.
@@ -167,7 +168,7 @@ def measure(server: Server, size: int, conns: int, warmup: float, duration: floa
         result = json.loads(r.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
         result = {"msg_per_s": 0, "mb_per_s": 0, "p50_us": 0, "p99_us": 0, "p999_us": 0,
-                  "max_us": 0, "errors": conns, "client_cpu": 0, "connected": 0}
+                  "max_us": 0, "errors": conns, "client_cpu": 0, "connected": 0, "warmup_s": 0}
     if r.returncode != 0:
         result["note"] = (r.stdout + r.stderr).strip().splitlines()[-1:] or ["?"]
     return result
@@ -183,11 +184,12 @@ def median_run(runs: list[dict]) -> dict:
 def print_table(rows: list[dict], header: str) -> None:
     print(header)
     print(f"{'size':>6} {'conns':>6}  {'server':<8} {'msg/s':>10} {'MB/s':>8} {'p50 us':>8} "
-          f"{'p99 us':>8} {'p99.9 us':>9} {'max us':>9} {'errors':>6} {'client CPU':>10}  rounds' msg/s")
+          f"{'p99 us':>8} {'p99.9 us':>9} {'max us':>9} {'errors':>6} {'client CPU':>10} {'warm-up':>7}  "
+          f"rounds' msg/s")
     for r in rows:
         print(f"{r['size']:>6} {r['connections']:>6}  {r['server']:<8} {r['msg_per_s']:>10.0f} "
               f"{r['mb_per_s']:>8.2f} {r['p50_us']:>8.1f} {r['p99_us']:>8.1f} {r['p999_us']:>9.1f} "
-              f"{r['max_us']:>9.1f} {r['errors']:>6} {100 * r['client_cpu']:>9.0f}%  "
+              f"{r['max_us']:>9.1f} {r['errors']:>6} {100 * r['client_cpu']:>9.0f}% {r['warmup_s']:>6.1f}s  "
               + " ".join(f"{x:.0f}" for x in r.get("rounds_msg_per_s", []))
               + (f"  ({r['note'][0]})" if r.get("note") else ""))
 
@@ -374,7 +376,7 @@ def main() -> int:
                 rows.append({"date": when, "cpu": cpu, "label": args.label, "server": name,
                              "size": size, "connections": conns, **{k: r.get(k, 0) for k in (
                                  "msg_per_s", "mb_per_s", "p50_us", "p99_us", "p999_us", "max_us",
-                                 "errors", "client_cpu")}, "note": r.get("note"),
+                                 "errors", "client_cpu", "warmup_s")}, "note": r.get("note"),
                              "rounds_msg_per_s": [x["msg_per_s"] for x in runs[name]],
                              "rounds_p99_us": [x["p99_us"] for x in runs[name]]})
     finally:
@@ -388,7 +390,7 @@ def main() -> int:
         path = os.path.join(notes, "echo-bench.csv")
         with open(path, "w", newline="") as f:
             fields = ["date", "cpu", "label", "server", "size", "connections", "msg_per_s", "mb_per_s",
-                      "p50_us", "p99_us", "p999_us", "max_us", "errors", "client_cpu"]
+                      "p50_us", "p99_us", "p999_us", "max_us", "errors", "client_cpu", "warmup_s"]
             w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
             w.writeheader()
             w.writerows(rows)

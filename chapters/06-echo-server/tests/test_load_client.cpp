@@ -110,11 +110,11 @@ TEST_CASE("the load client takes an echo that comes back a byte at a time (short
   test.check_all_closed();
 }
 
-TEST_CASE("a message sent in the warm-up is not counted, however late its echo comes") {
+TEST_CASE("a late first echo: the warm-up waits for it, and does not count it") {
   SocketTest test("late first echo");
   {
-    // The first echo comes 500 ms late, long after the 100 ms warm-up, in
-    // the counted time; every later one at once.
+    // The first echo comes 500 ms late, long after the 100 ms warm-up
+    // asked for; every later one at once.
     cfs::OneClientServer late([](int fd, cfs::OneClientServer& self) {
       std::array<std::byte, 4096> buffer;
       bool first = true;
@@ -127,6 +127,10 @@ TEST_CASE("a message sent in the warm-up is not counted, however late its echo c
     const cfs::LoadResult r = cfs::run_load({.port = late.port(), .connections = 1, .size = 64,
                                              .warmup = 100ms, .duration = 800ms, .close_wait = 10s});
     CHECK(r.errors == 0);
+    // The count began when every connection (here the one) had had an echo.
+    CHECK(r.warmup_seconds >= 0.5);
+    CHECK(r.warmup_seconds < 5);
+    CHECK(r.seconds == doctest::Approx(0.8));
     CHECK(r.messages > 0);                    // sent after the late echo, all counted
     CHECK(r.all_messages >= r.messages + 1);  // the late one is among all, not the counted
     CHECK(r.latency.count() == r.messages);
