@@ -752,12 +752,20 @@ void wake_waiters(Kqueue& kq) {
   kq.wake_fd = fd;
 }
 
-// Waits in epoll_wait() without the lock. 0 or an errno.
-int wait_for_edges(Kqueue& kq, std::unique_lock<std::mutex>& lock, int timeout_ms) {
-  epoll_event events[64];
+// The most edges one epoll_wait() takes. A kevent() call for up to this
+// many events can be filled from one look, as kqueue's scan would fill it:
+// with fewer (it was 64), a loop that asks for 256 events at a time got 64,
+// and 10,000 busy descriptors came back 64 per call, the rest waiting.
+constexpr int kEdgesPerLook = 256;
+
+// Waits in epoll_wait() without the lock, for at most `want` edges (as many
+// as the caller's event list holds: an edge not returned now would need a
+// poll() of its own later). 0 or an errno.
+int wait_for_edges(Kqueue& kq, std::unique_lock<std::mutex>& lock, int timeout_ms, int want) {
+  epoll_event events[kEdgesPerLook];
   ++kq.waiters;
   lock.unlock();
-  const int n = epoll_wait(kq.epfd, events, 64, timeout_ms);
+  const int n = epoll_wait(kq.epfd, events, std::clamp(want, 1, kEdgesPerLook), timeout_ms);
   const int error = errno;
   lock.lock();
   --kq.waiters;
@@ -869,7 +877,7 @@ int kevent(int kq_fd, const struct kevent* changelist, int nchanges,
   const Ns deadline = add_saturated(now_ns(), wait);
   bool asked_epoll = false;
   if (!kq->ready.empty()) {
-    if (const int error = wait_for_edges(*kq, lock, 0)) return fail(error);
+    if (const int error = wait_for_edges(*kq, lock, 0, nevents)) return fail(error);
     asked_epoll = true;
   }
   for (;;) {
@@ -878,7 +886,7 @@ int kevent(int kq_fd, const struct kevent* changelist, int nchanges,
     const Ns now = now_ns();
     if (now >= deadline && asked_epoll) return 0;
     const int timeout_ms = now >= deadline ? 0 : wait_ms(*kq, now, deadline);
-    if (const int error = wait_for_edges(*kq, lock, timeout_ms)) return fail(error);
+    if (const int error = wait_for_edges(*kq, lock, timeout_ms, nevents)) return fail(error);
     asked_epoll = true;
   }
 }

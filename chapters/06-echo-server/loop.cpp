@@ -313,11 +313,22 @@ void Loop::poll(bool block) {
       }
     }
   }
-  struct kevent events[256];
-  int n = kevent(kq_, changes_.data(), static_cast<int>(changes_.size()), events, 256, timeout);
+  constexpr int kBatch = 256;
+  struct kevent events[kBatch];
+  int n = kevent(kq_, changes_.data(), static_cast<int>(changes_.size()), events, kBatch, timeout);
   if (n < 0 && errno != EINTR) fail("kevent()");
   changes_.clear();
   for (int i = 0; i < n; ++i) dispatch(events[i]);
+  // A full list may have left events in the kernel: take those too, without
+  // waiting, so that every task whose descriptor is ready runs in the next
+  // turn, not some turns later. This ends: a descriptor's event comes once
+  // until its task waits again (EV_DISPATCH), and no task runs meanwhile.
+  const struct timespec no_wait {};
+  while (n == kBatch) {
+    n = kevent(kq_, nullptr, 0, events, kBatch, &no_wait);
+    if (n < 0 && errno != EINTR) fail("kevent()");
+    for (int i = 0; i < n; ++i) dispatch(events[i]);
+  }
   expire_timers();
 }
 //! [poll]

@@ -14,6 +14,8 @@
 
 #include <cerrno>
 #include <ctime>
+#include <utility>
+#include <vector>
 
 #include "kqueue_test_support.h"
 
@@ -148,4 +150,24 @@ TEST_CASE("a bad timespec is EINVAL") {
     CHECK(kevent(kq.get(), nullptr, 0, &ev, 1, &timeout) == -1);
     CHECK(errno == EINVAL);
   }
+}
+
+TEST_CASE("one call returns as many ready events as its list holds, and the next call the rest") {
+  // kqueue's scan fills the caller's list from every knote that is ready.
+  // (The Linux shim once took 64 descriptors from epoll per look: a loop
+  // asking for 256 events got 64, and busy descriptors waited their turn.)
+  Guard guard;
+  Fd kq = make_kqueue();
+  constexpr int kPipes = 300, kList = 256;
+  std::vector<std::pair<Fd, Fd>> pipes;
+  for (int i = 0; i < kPipes; ++i) {
+    pipes.push_back(make_pipe());
+    REQUIRE(change(kq.get(), pipes.back().first.get(), EVFILT_READ, EV_ADD | EV_DISPATCH) == 0);
+  }
+  for (auto& [in, out] : pipes) send_text(out.get(), "x");
+  std::vector<struct kevent> events(kList);
+  const timespec zero{0, 0};
+  CHECK(kevent(kq.get(), nullptr, 0, events.data(), kList, &zero) == kList);
+  CHECK(kevent(kq.get(), nullptr, 0, events.data(), kList, &zero) == kPipes - kList);
+  CHECK(kevent(kq.get(), nullptr, 0, events.data(), kList, &zero) == 0);  // each once (EV_DISPATCH)
 }

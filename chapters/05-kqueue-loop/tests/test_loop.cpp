@@ -104,6 +104,36 @@ TEST_CASE("thousands of tasks ping-pong over socketpairs on one thread") {
 }
 //! [ping-pong-test]
 
+TEST_CASE("every task whose descriptor is ready runs in the next turn, more than one kevent() list of them too") {
+  // 300 readers, more than the 256 events one kevent() call returns. Their
+  // bytes arrive at once; a task that only yields counts the turns. Each
+  // reader notes the turn it ran in: all the same one, none left for later.
+  constexpr int kReaders = 300;
+  Loop loop;
+  std::vector<SocketPair> pairs(kReaders);
+  std::vector<int> ran_in_turn;
+  int turn = 0;
+  for (auto& p : pairs) {
+    loop.spawn("reader", [&](int fd) {
+      CHECK(read_byte(fd) == 'r');
+      ran_in_turn.push_back(turn);
+    }, p.fd[0]);
+  }
+  loop.spawn("writer", [&] {
+    for (auto& p : pairs) write_byte(p.fd[1], 'r');  // every reader has parked by now
+    while (ran_in_turn.size() < kReaders && turn < 10) {
+      ++turn;
+      cfs::yield();  // to the back of the queue: once a turn
+    }
+  });
+  loop.run();
+  REQUIRE(ran_in_turn.size() == kReaders);
+  // The writer wrote in turn 1; it is back in the queue before the readers
+  // are woken, so the turn they run in is its turn 2.
+  CHECK(ran_in_turn.front() == 2);
+  CHECK(ran_in_turn.back() == 2);  // not 3: the 44 past the first list ran in the same turn
+}
+
 TEST_CASE("sleeping tasks wake in deadline order, not in the order they slept") {
   Loop loop;
   std::vector<int> woke;
