@@ -315,7 +315,20 @@ void Loop::poll(bool block) {
   }
   constexpr int kBatch = 256;
   struct kevent events[kBatch];
-  int n = kevent(kq_, changes_.data(), static_cast<int>(changes_.size()), events, kBatch, timeout);
+  const struct timespec no_wait {};
+  // kqueue reports a change that fails as an event in the list, and fails
+  // the whole call if those do not fit. They can be many: 300 connections
+  // that time out together and close their descriptors leave 300 EV_DELETEs
+  // that fail. So changes go no more than a list's length at a time.
+  std::size_t sent = 0;
+  while (changes_.size() - sent > kBatch) {
+    const int k = kevent(kq_, changes_.data() + sent, kBatch, events, kBatch, &no_wait);
+    if (k < 0 && errno != EINTR) fail("kevent()");
+    sent += kBatch;
+    for (int i = 0; i < k; ++i) dispatch(events[i]);  // may queue more changes
+  }
+  int n = kevent(kq_, changes_.data() + sent, static_cast<int>(changes_.size() - sent), events,
+                 kBatch, timeout);
   if (n < 0 && errno != EINTR) fail("kevent()");
   changes_.clear();
   for (int i = 0; i < n; ++i) dispatch(events[i]);
@@ -323,7 +336,6 @@ void Loop::poll(bool block) {
   // waiting, so that every task whose descriptor is ready runs in the next
   // turn, not some turns later. This ends: a descriptor's event comes once
   // until its task waits again (EV_DISPATCH), and no task runs meanwhile.
-  const struct timespec no_wait {};
   while (n == kBatch) {
     n = kevent(kq_, nullptr, 0, events, kBatch, &no_wait);
     if (n < 0 && errno != EINTR) fail("kevent()");
