@@ -76,7 +76,8 @@ double us(std::uint64_t ns) { return static_cast<double>(ns) / 1000.0; }
 void print_text(const Flags& f, const cfs::LoadResult& r) {
   const cfs::LoadOptions& o = f.load;
   const double rate = r.seconds > 0 ? static_cast<double>(r.messages) / r.seconds : 0;
-  std::printf("connections  %zu of %zu open at once\n", r.connected, o.connections);
+  std::printf("connections  %zu of %zu open at once, after %.2f s of connecting\n", r.connected,
+              o.connections, r.connect_seconds);
   std::printf("messages     %llu in %.2f s: %.0f msg/s, %.2f MB/s each way (every byte checked)\n",
               static_cast<unsigned long long>(r.messages), r.seconds, rate,
               rate * static_cast<double>(o.size) / 1e6);
@@ -102,13 +103,15 @@ void print_json(const Flags& f, const cfs::LoadResult& r) {
   std::printf("{\"connections\": %zu, \"connected\": %zu, \"size\": %zu, \"messages\": %llu, "
               "\"seconds\": %.3f, \"msg_per_s\": %.1f, \"mb_per_s\": %.3f, \"p50_us\": %.2f, "
               "\"p99_us\": %.2f, \"p999_us\": %.2f, \"max_us\": %.2f, \"errors\": %llu, "
-              "\"closed_cleanly\": %zu, \"unclosed\": %zu, \"client_cpu\": %.3f, \"warmup_s\": %.3f}\n",
+              "\"closed_cleanly\": %zu, \"unclosed\": %zu, \"client_cpu\": %.3f, \"warmup_s\": %.3f, "
+              "\"connect_s\": %.3f}\n",
               f.load.connections, r.connected, f.load.size,
               static_cast<unsigned long long>(r.messages), r.seconds, rate,
               rate * static_cast<double>(f.load.size) / 1e6, us(r.latency.percentile(50)),
               us(r.latency.percentile(99)), us(r.latency.percentile(99.9)), us(r.latency.max()),
               static_cast<unsigned long long>(r.errors), r.closed_cleanly, r.unclosed,
-              r.wall_seconds > 0 ? r.cpu_seconds / r.wall_seconds : 0.0, r.warmup_seconds);
+              r.wall_seconds > 0 ? r.cpu_seconds / r.wall_seconds : 0.0, r.warmup_seconds,
+              r.connect_seconds);
 }
 
 }  // namespace

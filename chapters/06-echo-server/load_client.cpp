@@ -328,7 +328,9 @@ void LoadRun::check_timeouts(Clock::time_point now) {
 
 LoadResult LoadRun::run() {
   address_ = resolve(o_.host, o_.port).front();
+  const Clock::time_point connecting = Clock::now();
   connect_all();
+  r_.connect_seconds = seconds_between(connecting, Clock::now());
 
   //! [run]
   const Clock::time_point start = Clock::now();

@@ -63,6 +63,7 @@ struct LoadOptions {
 //! [load-result]
 struct LoadResult {
   std::size_t connected = 0;      ///< connections open at once before the start
+  double connect_seconds = 0;     ///< how long connecting them all took
   std::uint64_t messages = 0;     ///< counted messages, each checked in full
   std::uint64_t all_messages = 0; ///< with the warm-up and the last ones
   double seconds = 0;             ///< the time they were counted over

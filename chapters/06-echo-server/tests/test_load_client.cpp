@@ -7,11 +7,14 @@
 
 #include <array>
 #include <string>
+#include <thread>
 #include <utility>
+#include <vector>
 
 #include "../latency_histogram.h"
 #include "../load_client.h"
 #include "../slow_servers.h"
+#include "../tcp.h"
 #include "server_test.h"
 #include "socket_test.h"
 
@@ -194,3 +197,42 @@ TEST_CASE("the load client reports a server that is not there, per connection") 
   CHECK(r.first_errors[0].find("Connection refused") != std::string::npos);
   test.check_all_closed();
 }
+
+//! [test-full-queue]
+TEST_CASE("a full accept queue drops a client's handshake, and its connect waits a second for the retry") {
+  SocketTest test("full accept queue");
+  {
+    // Backlog 0: Linux keeps one finished handshake for accept() and drops
+    // the next client's SYN while that one waits; the client's kernel
+    // sends the SYN again after a second (then 3, 7, 15, ... s). This is
+    // why 10,000 clients connecting at once to a server that accepts too
+    // slowly (a busy machine) can take a minute to be all connected.
+    cfs::Listener listener = cfs::listen_tcp("127.0.0.1", 0, /*backlog=*/0);
+    std::vector<std::thread> echoers;
+    std::thread acceptor([&] {
+      std::this_thread::sleep_for(300ms);  // both clients try to connect meanwhile
+      for (int i = 0; i < 2; ++i) {
+        cfs::Fd fd = cfs::accept_client(listener.fd.get(), nullptr, patience());
+        echoers.emplace_back([fd = std::move(fd)] {
+          std::array<std::byte, 4096> buffer;
+          while (const std::size_t n = cfs::read_some(fd.get(), buffer, patience()))
+            cfs::write_all(fd.get(), std::span(buffer).first(n), patience());
+          ::shutdown(fd.get(), SHUT_WR);
+        });
+      }
+    });
+    const cfs::LoadResult r = cfs::run_load({.port = listener.address.port(), .connections = 2,
+                                             .size = 64, .messages = 1, .timeout = 10s,
+                                             .close_wait = 10s});
+    acceptor.join();
+    for (std::thread& t : echoers) t.join();
+    MESSAGE("connecting 2 clients to a backlog of 0 took " << r.connect_seconds << " s");
+    CHECK(r.errors == 0);
+    CHECK(r.connected == 2);
+    CHECK(r.messages == 2);
+    CHECK(r.connect_seconds >= 0.9);  // the retry, not the 300 ms before the first accept()
+    CHECK(r.connect_seconds < 5);     // the first retry got in
+  }
+  test.check_all_closed();
+}
+//! [test-full-queue]
