@@ -300,7 +300,7 @@ void Loop::poll(bool block) {
   // else until the nearest deadline; else (nothing has a deadline) as long
   // as it takes.
   struct timespec ts {};
-  struct timespec* timeout = &ts;
+  const struct timespec* timeout = &ts;
   if (block && !stopping_) {
     if (timers_.empty()) {
       timeout = nullptr;
@@ -327,6 +327,10 @@ void Loop::poll(bool block) {
     sent += kBatch;
     for (int i = 0; i < k; ++i) dispatch(events[i]);  // may queue more changes
   }
+  // A task those calls woke must run in the next turn: then the last call
+  // may not wait. (Waiting would leave it ready until some other event
+  // came: with no deadline anywhere, for ever.)
+  if (!ready_.empty()) timeout = &no_wait;
   int n = kevent(kq_, changes_.data() + sent, static_cast<int>(changes_.size() - sent), events,
                  kBatch, timeout);
   if (n < 0 && errno != EINTR) fail("kevent()");

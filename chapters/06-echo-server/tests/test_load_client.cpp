@@ -204,7 +204,8 @@ TEST_CASE("a full accept queue drops a client's handshake, and its connect waits
   {
     // Backlog 0: Linux keeps one finished handshake for accept() and drops
     // the next client's SYN while that one waits; the client's kernel
-    // sends the SYN again after a second (then 3, 7, 15, ... s). This is
+    // sends the SYN again a second later (then 3, 7, 15 s after the first
+    // try, the wait doubling each time). This is
     // why 10,000 clients connecting at once to a server that accepts too
     // slowly (a busy machine) can take a minute to be all connected.
     cfs::Listener listener = cfs::listen_tcp("127.0.0.1", 0, /*backlog=*/0);

@@ -164,6 +164,32 @@ TEST_CASE("300 waits that time out in one turn, their descriptors then closed: t
   CHECK(after);
 }
 
+TEST_CASE("a task woken while more than one list of changes goes out runs in the next turn") {
+  // The first task waits for a byte that the last one writes in the same
+  // turn; 300 more wait on silent descriptors. Their 301 changes go in two
+  // calls: the first one's events wake the first task, and the second call
+  // must not then sleep. If it does, only the watchdog's deadline ends it.
+  constexpr int kSilent = 300;
+  Loop loop;
+  SocketPair ready;
+  std::vector<SocketPair> silent(kSilent);
+  bool read = false, watchdog_fired = false;
+  loop.spawn("ready", [&] {
+    read = read_byte(ready.fd[0]) == 'r';
+    Loop::current().stop();  // cancels the silent ones and the watchdog
+  });
+  for (auto& p : silent) loop.spawn("silent", [](int fd) { read_byte(fd); }, p.fd[0]);
+  loop.spawn("writer", [&] { write_byte(ready.fd[1], 'r'); });  // all the others have parked
+  loop.spawn("watchdog", [&] {
+    Loop::current().sleep_for(10s);
+    watchdog_fired = true;
+    Loop::current().stop();
+  });
+  loop.run();
+  CHECK(read);
+  CHECK_FALSE(watchdog_fired);  // it fired: the loop slept with a task ready
+}
+
 TEST_CASE("sleeping tasks wake in deadline order, not in the order they slept") {
   Loop loop;
   std::vector<int> woke;
