@@ -71,7 +71,7 @@ class Loop {
   /// they have unwound, so run() returns with no task left either way.
   void run();
   /// Makes run() return at its next turn. From a task, or from the thread
-  /// that runs the loop.
+  /// that runs the loop (before run(): that run() stops at its first turn).
   void stop();
 
   /// Cancels a task through the loop: its current wait (or its next one)

@@ -81,7 +81,6 @@ CoroutineRef Loop::adopt(Coroutine<void> task, std::string label) {
 //! [run]
 void Loop::run() {
   Loop* outer = std::exchange(t_loop, this);
-  stopping_ = false;
   while (!tasks_.empty()) {
     run_ready();
     if (tasks_.empty()) break;
@@ -92,6 +91,7 @@ void Loop::run() {
     }
     poll(/*block=*/ready_.empty());
   }
+  stopping_ = false;  // here, not at the start: a stop() before run() counts
   t_loop = outer;
 }
 //! [run]

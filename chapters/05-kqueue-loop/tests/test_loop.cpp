@@ -413,6 +413,24 @@ TEST_CASE("stop() returns with every parked task cancelled and unwound, no descr
 }
 //! [stop-test]
 
+TEST_CASE("stop() before run(): run() cancels the tasks at its first turn") {
+  SocketPair p;  // nobody writes: only a cancellation (or the deadline) ends the wait
+  Loop loop;
+  std::string ended;
+  loop.spawn("reader", [&] {
+    try {
+      read_byte(p.fd[0], cfs::after(10s));
+    } catch (const cfs::Cancelled&) {
+      ended = "cancelled";
+    } catch (const cfs::TimedOut&) {
+      ended = "timed out";  // the stop() was forgotten
+    }
+  });
+  loop.stop();
+  loop.run();
+  CHECK(ended == "cancelled");
+}
+
 TEST_CASE("stop() ends a task that waits for nothing too: its cfs::yield() throws Cancelled") {
   cfs::Watchdog watchdog(std::chrono::seconds(60), "stop() with a task that only yields");
   Loop loop;
