@@ -57,6 +57,7 @@ int EchoServer::run() {
   stopper_ = loop.spawn("stopper", [this] { stop_and_drain(); });
   // Those two have the loop's default stacks; the connections, these:
   loop.set_stack_options({.size = options_.stack_size, .guard = true, .pooled = true});
+  loop.set_spin(options_.spin);  // zero unless --spin-us asked for it
   loop.run();  // until every task has ended
   loop_ = nullptr;
   stack_pool::set_limits(before);

@@ -49,6 +49,9 @@ struct EchoServerOptions {
   Clock::duration drain_timeout = std::chrono::seconds(5);
   /// Each connection's stack (with a guard page below it).
   std::size_t stack_size = 64 * 1024;
+  /// How long the loop looks for events without sleeping before it sleeps
+  /// (Loop::set_spin()); zero: it sleeps at once.
+  Clock::duration spin = Clock::duration::zero();
 };
 //! [server-options]
 

@@ -1,7 +1,7 @@
 // echo_server_main.cpp: the echo server as a program, `echo-server`.
 //
 //   echo-server [--host HOST] [--port PORT] [--max-conns N] [--idle-timeout S]
-//               [--drain-timeout S] [--stack-size BYTES]
+//               [--drain-timeout S] [--stack-size BYTES] [--spin-us N]
 //
 // It prints "listening on HOST:PORT" (the port it got, for --port 0) as
 // soon as clients can connect, serves until SIGINT or SIGTERM, drains, says
@@ -24,7 +24,7 @@ namespace {
 void usage(std::FILE* to, const char* program) {
   std::fprintf(to,
                "usage: %s [--host HOST] [--port PORT] [--max-conns N] [--idle-timeout S]\n"
-               "          [--drain-timeout S] [--stack-size BYTES]\n"
+               "          [--drain-timeout S] [--stack-size BYTES] [--spin-us N]\n"
                "  An echo server: a coroutine per connection, on a kqueue loop.\n"
                "  --host HOST         the address to listen on (default 127.0.0.1; ::1 for IPv6)\n"
                "  --port PORT         0 to 65535 (default 0: any free port, printed)\n"
@@ -35,6 +35,8 @@ void usage(std::FILE* to, const char* program) {
                "  --drain-timeout S   after SIGINT or SIGTERM, seconds the connections have to\n"
                "                      finish before they are closed (default 5)\n"
                "  --stack-size BYTES  each connection's stack, e.g. 64K (default 64K, at least 32K)\n"
+               "  --spin-us N         microseconds the loop looks for events without sleeping\n"
+               "                      before it sleeps, 0 to 10000 (default 0: it sleeps at once)\n"
                "  --help              this text\n"
                "Prints \"listening on HOST:PORT\", then serves until SIGINT or SIGTERM.\n",
                program);
@@ -58,6 +60,8 @@ cfs::EchoServerOptions parse(int argc, char** argv) {
       // The echo buffer lives on the stack (16 KiB), with room to spare for
       // the calls under it (recv, send, an exception being thrown).
       o.stack_size = args.bytes(2 * cfs::kEchoBuffer, 64 << 20);
+    } else if (args.is("--spin-us")) {
+      o.spin = std::chrono::microseconds(args.number(0, 10'000));
     } else {
       args.unknown();
     }
@@ -93,9 +97,12 @@ int main(int argc, char** argv) {
     server.stop_on_signals();  // before the line below: whoever reads it may signal us
     std::printf("listening on %s\n", server.address().to_string().c_str());
     std::printf("max-conns %zu, idle timeout %g s, drain timeout %g s, stacks of %zu KiB, "
-                "descriptor limit %zu (hard %zu)\n",
+                "spin %lld us, descriptor limit %zu (hard %zu)\n",
                 options.max_conns, seconds(options.idle_timeout), seconds(options.drain_timeout),
-                options.stack_size / 1024, limit.soft, limit.hard);
+                options.stack_size / 1024,
+                static_cast<long long>(
+                    std::chrono::duration_cast<std::chrono::microseconds>(options.spin).count()),
+                limit.soft, limit.hard);
     if (options.max_conns + 16 > limit.soft) {
       std::printf("note: at most about %zu connections fit in %zu descriptors; clients past "
                   "that are turned away\n",

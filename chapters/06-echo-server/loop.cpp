@@ -89,6 +89,7 @@ void Loop::run() {
       // unwound: their waits throw Cancelled at once, so nothing blocks.
       for (auto& task : tasks_) cancel(task.ref());
     }
+    if (ready_.empty()) spin();  // set_spin(): look a while before sleeping
     poll(/*block=*/ready_.empty());
   }
   stopping_ = false;  // here, not at the start: a stop() before run() counts
@@ -293,6 +294,20 @@ void Loop::sleep_until(Deadline deadline) {
   w.deadline = deadline;
   park(w, "sleeping");
 }
+
+//! [spin]
+void Loop::spin() {
+  // Sleeping in kevent() costs a wake-up when the event comes: on a virtual
+  // machine the CPU halts and the hypervisor must run it again, tens of
+  // microseconds. If the next event is likely to come sooner (a client
+  // answering an echo), looking again and again without sleeping is
+  // quicker, at the price of a busy CPU for that while. Timers count: a
+  // deadline passing makes its task ready, and that ends the spin too.
+  if (spin_ <= Clock::duration::zero() || stopping_) return;
+  const Deadline until = Clock::now() + spin_;
+  while (ready_.empty() && Clock::now() < until) poll(/*block=*/false);
+}
+//! [spin]
 
 //! [poll]
 void Loop::poll(bool block) {

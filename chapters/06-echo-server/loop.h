@@ -88,6 +88,11 @@ class Loop {
   std::size_t stale_events() const { return stale_events_; }
   /// The stacks new tasks get (default: 64 KiB with a guard page).
   void set_stack_options(const StackOptions& options) { options_ = options; }
+  /// How long the loop keeps looking at the kernel without sleeping, once
+  /// no task is ready, before it sleeps in kevent() (default: zero, it
+  /// sleeps at once). Spinning costs CPU; it saves the wake-up when the
+  /// next event comes soon ("Spinning before sleeping" in chapter 06).
+  void set_spin(Clock::duration spin) { spin_ = spin; }
   /// What happens to an exception a task lets escape (other than
   /// Cancelled): by default it is printed on stderr with the task's label,
   /// and the loop goes on.
@@ -154,6 +159,7 @@ class Loop {
   void forget(Wait& w);
   void run_ready();
   void poll(bool block);
+  void spin();
   void dispatch(const struct kevent& ev);
   void expire_timers();
   void end_task(CoroutineRef task);
@@ -174,6 +180,7 @@ class Loop {
   CoroutineRef running_;                              // the task running now
   bool stopping_ = false;
   std::size_t stale_events_ = 0;
+  Clock::duration spin_{};                            // set_spin()
   std::function<void(const std::string&, std::exception_ptr)> on_task_error_;
 
   std::mutex done_mutex_;                             // helper threads -> loop

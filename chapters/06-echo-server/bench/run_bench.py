@@ -2,7 +2,8 @@
 """chapters/06-echo-server/bench/run_bench.py: `make bench-06`. Four echo
 servers, one load client, in one run:
 
-  ours     echo-server: a coroutine per connection on the kqueue loop (this chapter)
+  ours     echo-server: a coroutine per connection on the kqueue loop (this chapter),
+           with --spin-us 50 (see SPIN_US)
   threads  ch04_threaded_echo_server: a thread per connection, blocking calls (chapter 04)
   asio     Asio's stackful-coroutine echo server, examples/cpp11/spawn/echo_server.cpp
            from Debian's libasio-doc, compiled here into the build directory
@@ -13,7 +14,9 @@ RLIMIT_NOFILE raised to the hard limit for both. For each message size and
 connection count, each server in turn gets the same closed-loop load (a
 warm-up, then the counted seconds), in --repeat rounds (default 5) with the
 servers' order turned each round; each row is the round with the median
-throughput. The script prints the table and the CPU model, then the ratios
+throughput. Beside each row's figures: the CPU echo-bench used while it
+counted, and the CPU the server used over the whole round (from /proc,
+connecting and warm-up included). The script prints the table and the CPU model, then the ratios
 against the goals two ways: of the two rows, and the median of the rounds'
 own ratios (ours and the other server ran side by side in each round).
 It writes notes/echo-bench.csv, and plots throughput and p99 latency against
@@ -57,6 +60,15 @@ CH06 = os.path.join(BUILD, "chapters", "06-echo-server")
 ASIO_EXAMPLE = "examples/cpp11/spawn/echo_server.cpp"
 SERVERS = ["ours", "threads", "asio", "floor"]
 DEFAULT_CONFIGS = "64:1,64:100,64:1000,64:10000,4096:100"
+# Ours looks for events this long without sleeping before its loop sleeps
+# (Loop::set_spin()). Asio's example never sleeps while a connection is
+# busy: each read re-arms its timer, the cancelled wait posts a handler, and
+# a reactor with handlers queued polls epoll without waiting; a server that
+# sleeps pays a wake-up per message instead (chapter 06, "Spinning before
+# sleeping"). 50 us is about twice the time this machine's client takes to
+# answer an echo at one connection. The table's server-CPU column shows
+# what spinning costs.
+SPIN_US = 50
 
 
 def log(text: str) -> None:
@@ -127,6 +139,7 @@ class Server:
                 sys.exit(f"run_bench: {name} did not say where it listens: {line!r}")
             port = int(m.group(1))
         self.port = port
+        self.pid = self.proc.pid  # taskset execs the server: the same process
         for _ in range(200):  # until it accepts connections
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
@@ -135,6 +148,15 @@ class Server:
                 time.sleep(0.05)
         self.stop()
         sys.exit(f"run_bench: {name} does not accept connections on port {port}")
+
+    def cpu_seconds(self) -> float:
+        """User and system time the server has used so far (/proc/PID/stat)."""
+        try:
+            with open(f"/proc/{self.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            return 0.0
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -148,7 +170,8 @@ class Server:
 
 def start_servers(names: list[str], asio: str) -> dict[str, Server]:
     commands = {
-        "ours": ([os.path.join(CH06, "echo-server"), "--port", "0", "--max-conns", "20000"], None),
+        "ours": ([os.path.join(CH06, "echo-server"), "--port", "0", "--max-conns", "20000",
+                  "--spin-us", str(SPIN_US)], None),
         "threads": ([os.path.join(CH04, "ch04_threaded_echo_server"), "--port", "0"], None),
         "floor": ([os.path.join(CH06, "callback-echo-server"), "--port", "0"], None),
     }
@@ -162,13 +185,16 @@ def measure(server: Server, size: int, conns: int, warmup: float, duration: floa
                "--connections", str(conns), "--size", str(size), "--warmup", str(warmup),
                "--duration", str(duration), "--close-wait", "0", "--timeout", "30",
                "--connecting", "64", "--json"]
+    cpu0, wall0 = server.cpu_seconds(), time.monotonic()
     r = subprocess.run(command, capture_output=True, text=True, preexec_fn=raise_fd_limit,
                        timeout=warmup + duration + 300)
+    server_cpu = (server.cpu_seconds() - cpu0) / max(time.monotonic() - wall0, 1e-9)
     try:
         result = json.loads(r.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
         result = {"msg_per_s": 0, "mb_per_s": 0, "p50_us": 0, "p99_us": 0, "p999_us": 0,
                   "max_us": 0, "errors": conns, "client_cpu": 0, "connected": 0, "warmup_s": 0}
+    result["server_cpu"] = server_cpu
     if r.returncode != 0:
         result["note"] = (r.stdout + r.stderr).strip().splitlines()[-1:] or ["?"]
     return result
@@ -184,12 +210,14 @@ def median_run(runs: list[dict]) -> dict:
 def print_table(rows: list[dict], header: str) -> None:
     print(header)
     print(f"{'size':>6} {'conns':>6}  {'server':<8} {'msg/s':>10} {'MB/s':>8} {'p50 us':>8} "
-          f"{'p99 us':>8} {'p99.9 us':>9} {'max us':>9} {'errors':>6} {'client CPU':>10} {'warm-up':>7}  "
+          f"{'p99 us':>8} {'p99.9 us':>9} {'max us':>9} {'errors':>6} {'client CPU':>10} {'server CPU':>10} "
+          f"{'warm-up':>7}  "
           f"rounds' msg/s")
     for r in rows:
         print(f"{r['size']:>6} {r['connections']:>6}  {r['server']:<8} {r['msg_per_s']:>10.0f} "
               f"{r['mb_per_s']:>8.2f} {r['p50_us']:>8.1f} {r['p99_us']:>8.1f} {r['p999_us']:>9.1f} "
-              f"{r['max_us']:>9.1f} {r['errors']:>6} {100 * r['client_cpu']:>9.0f}% {r['warmup_s']:>6.1f}s  "
+              f"{r['max_us']:>9.1f} {r['errors']:>6} {100 * r['client_cpu']:>9.0f}% "
+              f"{100 * r['server_cpu']:>9.0f}% {r['warmup_s']:>6.1f}s  "
               + " ".join(f"{x:.0f}" for x in r.get("rounds_msg_per_s", []))
               + (f"  ({r['note'][0]})" if r.get("note") else ""))
 
@@ -376,7 +404,7 @@ def main() -> int:
                 rows.append({"date": when, "cpu": cpu, "label": args.label, "server": name,
                              "size": size, "connections": conns, **{k: r.get(k, 0) for k in (
                                  "msg_per_s", "mb_per_s", "p50_us", "p99_us", "p999_us", "max_us",
-                                 "errors", "client_cpu", "warmup_s")}, "note": r.get("note"),
+                                 "errors", "client_cpu", "server_cpu", "warmup_s")}, "note": r.get("note"),
                              "rounds_msg_per_s": [x["msg_per_s"] for x in runs[name]],
                              "rounds_p99_us": [x["p99_us"] for x in runs[name]]})
     finally:
@@ -390,7 +418,8 @@ def main() -> int:
         path = os.path.join(notes, "echo-bench.csv")
         with open(path, "w", newline="") as f:
             fields = ["date", "cpu", "label", "server", "size", "connections", "msg_per_s", "mb_per_s",
-                      "p50_us", "p99_us", "p999_us", "max_us", "errors", "client_cpu", "warmup_s"]
+                      "p50_us", "p99_us", "p999_us", "max_us", "errors", "client_cpu", "server_cpu",
+                      "warmup_s"]
             w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
             w.writeheader()
             w.writerows(rows)

@@ -21,6 +21,8 @@ run as programs, each in a process of its own, on loopback.
   idle, max-conns, bench   the same as programs: an idle client is closed
                  after --idle-timeout, one past --max-conns at once;
                  echo-bench's report, as text and JSON; nobody there: status 1
+  spin           --spin-us 2000: every byte echoed; a silent client connected
+                 for a second costs the server little CPU (it sleeps after the spin)
 
 Usage (CMake registers it as ch06/server, see CMakeLists.txt):
   python3 server_check.py --wrapper=WRAP --scale=full|small --server PATH --bench PATH
@@ -165,6 +167,7 @@ def check_flags(wrap, server, bench) -> None:
                                  (["--idle-timeout", "soon"], "--idle-timeout"),
                                  (["--drain-timeout", "1s"], "--drain-timeout"),
                                  (["--stack-size", "1K"], "--stack-size"), (["--stack-size", "64Q"], "--stack-size"),
+                                 (["--spin-us", "10001"], "--spin-us"), (["--spin-us", "-5"], "--spin-us"),
                                  (["extra"], "extra")]),
         ("echo-bench", bench, [([], "--port"), (["--port", "0"], "--port"),
                                (["--port", "1", "--connections", "0"], "--connections"),
@@ -438,6 +441,35 @@ def check_idle_and_max(wrap, server) -> None:
         s.kill()
 
 
+def check_spin(wrap, server, bench) -> None:
+    # --spin-us: before it sleeps, the loop looks for events a while without
+    # sleeping. Under load that keeps a core busy; with nothing coming (a
+    # client connected but silent) the server must still go to sleep.
+    s = Server(wrap, server, "--spin-us", "2000")
+    try:
+        check("spin 2000 us" in s.second, "--spin-us 2000: the server says so", s.second)
+        r = subprocess.run(wrap + [bench, "--port", str(s.port), "--connections", "2", "--size", "1000",
+                                   "--messages", "200", "--json"], capture_output=True, text=True, timeout=TIMEOUT)
+        try:
+            j = json.loads(r.stdout)
+        except ValueError:
+            j = {}
+        check(r.returncode == 0 and j.get("messages") == 400 and j.get("errors") == 0,
+              "--spin-us 2000: 400 messages echoed, every byte checked", f"status {r.returncode}\n{r.stdout}{r.stderr}")
+        c = s.connect()
+        check(echo(c, bytes(range(256))) == bytes(range(256)), "--spin-us 2000: a client's 256 byte values")
+        before = s.cpu_seconds()
+        time.sleep(1.0)
+        used = s.cpu_seconds() - before
+        check(used < 0.3, f"--spin-us 2000, a silent client for 1 s: the server used {used:.2f} s of CPU")
+        c.close()
+        status, out, err = s.stop()
+        check(status == 0 and "3 connection(s) served" in out, "--spin-us 2000: stops as usual",
+              f"status {status}\n{out}{err}")
+    finally:
+        s.kill()
+
+
 def check_bench(wrap, server, bench) -> None:
     s = Server(wrap, server)
     try:
@@ -493,6 +525,7 @@ def main() -> int:
         ("flags", lambda: check_flags(wrap, args.server, args.bench)),
         ("idle and max-conns", lambda: check_idle_and_max(wrap, args.server)),
         ("bench", lambda: check_bench(wrap, args.server, args.bench)),
+        ("spin", lambda: check_spin(wrap, args.server, args.bench)),
         ("sigterm", lambda: check_sigterm(wrap, args.server, drain=2.0)),
         ("slow reader", lambda: check_slow_reader(wrap, args.server, bound_kib=slow_reader_bound)),
         ("reset and emfile", lambda: check_emfile(wrap, args.server, limit=64)),
