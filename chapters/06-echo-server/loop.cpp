@@ -297,9 +297,9 @@ void Loop::sleep_until(Deadline deadline) {
 
 //! [spin]
 void Loop::spin() {
-  // Sleeping in kevent() costs a wake-up when the event comes: on a virtual
-  // machine the CPU halts and the hypervisor must run it again, tens of
-  // microseconds. If the next event is likely to come sooner (a client
+  // Sleeping in kevent() costs a wake-up when the event comes (on a
+  // virtual machine the idle CPU halts, and only the hypervisor can start
+  // it again). If the next event is likely to come soon (a client
   // answering an echo), looking again and again without sleeping is
   // quicker, at the price of a busy CPU for that while. Timers count: a
   // deadline passing makes its task ready, and that ends the spin too.

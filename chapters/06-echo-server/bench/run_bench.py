@@ -61,13 +61,13 @@ ASIO_EXAMPLE = "examples/cpp11/spawn/echo_server.cpp"
 SERVERS = ["ours", "threads", "asio", "floor"]
 DEFAULT_CONFIGS = "64:1,64:100,64:1000,64:10000,4096:100"
 # Ours looks for events this long without sleeping before its loop sleeps
-# (Loop::set_spin()). Asio's example never sleeps while a connection is
+# (Loop::set_spin()). Asio's example hardly sleeps while a connection is
 # busy: each read re-arms its timer, the cancelled wait posts a handler, and
 # a reactor with handlers queued polls epoll without waiting; a server that
 # sleeps pays a wake-up per message instead (chapter 06, "Spinning before
-# sleeping"). 50 us is about twice the time this machine's client takes to
-# answer an echo at one connection. The table's server-CPU column shows
-# what spinning costs.
+# sleeping"). 50 us is longer than a whole round trip at one connection on
+# the machine it was chosen on (20 to 40 us). The table's server-CPU column
+# shows what spinning costs.
 SPIN_US = 50
 
 

@@ -28,6 +28,7 @@ double ms(std::chrono::nanoseconds d) { return std::chrono::duration<double, std
 
 }  // namespace
 
+//! [test-spin-sleeps]
 TEST_CASE("set_spin: with nothing to find, the loop sleeps once the spin is over") {
   // A task sleeps 600 ms; the loop spins 100 ms of it, then sleeps in
   // kevent() until the deadline. A loop that kept spinning would use
@@ -53,6 +54,7 @@ TEST_CASE("set_spin: with nothing to find, the loop sleeps once the spin is over
   CHECK(cpu >= 30ms);   // it did spin
   CHECK(cpu < 300ms);   // and then it slept
 }
+//! [test-spin-sleeps]
 
 TEST_CASE("set_spin: a deadline that passes during the spin ends it: its task runs on time") {
   cfs::Watchdog watchdog(std::chrono::seconds(60), "a deadline inside the spin");
