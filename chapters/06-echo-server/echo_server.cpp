@@ -59,6 +59,7 @@ int EchoServer::run() {
   loop.set_stack_options({.size = options_.stack_size, .guard = true, .pooled = true});
   loop.set_spin(options_.spin);  // zero unless --spin-us asked for it
   loop.run();  // until every task has ended
+  stats_.spin_finds = loop.spin_finds();
   loop_ = nullptr;
   stack_pool::set_limits(before);
   return stopped_by_;

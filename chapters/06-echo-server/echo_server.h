@@ -69,6 +69,7 @@ struct EchoServerStats {
   std::atomic<std::size_t> timed_out{0};    ///< closed after idle_timeout
   std::atomic<std::size_t> failed{0};       ///< ended by an error (a reset)
   std::atomic<std::size_t> cut{0};          ///< cancelled at the drain deadline
+  std::atomic<std::size_t> spin_finds{0};   ///< turns the loop's spin found work (set at the end)
   ByteCounts bytes;
 };
 //! [server-stats]

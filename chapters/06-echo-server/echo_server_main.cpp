@@ -122,6 +122,9 @@ int main(int argc, char** argv) {
                 s.refused.load(), s.turned_away.load(), s.no_stack.load(), s.timed_out.load(),
                 s.failed.load(), s.cut.load(),
                 static_cast<unsigned long long>(s.bytes.written.load()));
+    if (options.spin > std::chrono::nanoseconds::zero()) {
+      std::printf("the loop's spin found work %zu time(s) without sleeping\n", s.spin_finds.load());
+    }
   } catch (const cfs::SocketError& e) {
     std::fprintf(stderr, "%s: %s\n", program, e.what());
     return 1;

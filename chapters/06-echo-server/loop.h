@@ -93,6 +93,8 @@ class Loop {
   /// sleeps at once). Spinning costs CPU; it saves the wake-up when the
   /// next event comes soon ("Spinning before sleeping" in chapter 06).
   void set_spin(Clock::duration spin) { spin_ = spin; }
+  /// How many times a spin ended with a task ready, found without sleeping.
+  std::size_t spin_finds() const { return spin_finds_; }
   /// What happens to an exception a task lets escape (other than
   /// Cancelled): by default it is printed on stderr with the task's label,
   /// and the loop goes on.
@@ -159,7 +161,7 @@ class Loop {
   void forget(Wait& w);
   void run_ready();
   void poll(bool block);
-  void spin();
+  bool spin();
   void dispatch(const struct kevent& ev);
   void expire_timers();
   void end_task(CoroutineRef task);
@@ -181,6 +183,7 @@ class Loop {
   bool stopping_ = false;
   std::size_t stale_events_ = 0;
   Clock::duration spin_{};                            // set_spin()
+  std::size_t spin_finds_ = 0;
   std::function<void(const std::string&, std::exception_ptr)> on_task_error_;
 
   std::mutex done_mutex_;                             // helper threads -> loop

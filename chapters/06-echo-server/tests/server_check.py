@@ -21,8 +21,9 @@ run as programs, each in a process of its own, on loopback.
   idle, max-conns, bench   the same as programs: an idle client is closed
                  after --idle-timeout, one past --max-conns at once;
                  echo-bench's report, as text and JSON; nobody there: status 1
-  spin           --spin-us 2000: every byte echoed; a silent client connected
-                 for a second costs the server little CPU (it sleeps after the spin)
+  spin           --spin-us 2000: every byte echoed, and the spin found some of
+                 the messages without sleeping; a silent client connected for a
+                 second costs the server little CPU (it sleeps after the spin)
 
 Usage (CMake registers it as ch06/server, see CMakeLists.txt):
   python3 server_check.py --wrapper=WRAP --scale=full|small --server PATH --bench PATH
@@ -464,8 +465,12 @@ def check_spin(wrap, server, bench) -> None:
         check(used < 0.3, f"--spin-us 2000, a silent client for 1 s: the server used {used:.2f} s of CPU")
         c.close()
         status, out, err = s.stop()
-        check(status == 0 and "3 connection(s) served" in out, "--spin-us 2000: stops as usual",
+        check(status == 0 and ": 3 connection(s) served" in out, "--spin-us 2000: stops as usual",
               f"status {status}\n{out}{err}")
+        m = re.search(r"the loop's spin found work (\d+) time\(s\) without sleeping", out)
+        check(m is not None and int(m.group(1)) > 0,
+              f"--spin-us 2000: the spin found work {m.group(1) if m else '?'} time(s) in 400 echoes",
+              out)
     finally:
         s.kill()
 
