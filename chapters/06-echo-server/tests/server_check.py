@@ -442,6 +442,16 @@ def check_idle_and_max(wrap, server) -> None:
         s.kill()
 
 
+def bench_json(wrap, bench, port: int, *args: str) -> tuple[subprocess.CompletedProcess, dict]:
+    """echo-bench --json against the port: the run, and its JSON line ({} if none)."""
+    r = subprocess.run(wrap + [bench, "--port", str(port), *args, "--json"], capture_output=True, text=True,
+                       timeout=TIMEOUT)
+    try:
+        return r, json.loads(r.stdout)
+    except ValueError:
+        return r, {}
+
+
 def check_spin(wrap, server, bench) -> None:
     # --spin-us: before it sleeps, the loop looks for events a while without
     # sleeping. Under load that keeps a core busy; with nothing coming (a
@@ -449,12 +459,7 @@ def check_spin(wrap, server, bench) -> None:
     s = Server(wrap, server, "--spin-us", "2000")
     try:
         check("spin 2000 us" in s.second, "--spin-us 2000: the server says so", s.second)
-        r = subprocess.run(wrap + [bench, "--port", str(s.port), "--connections", "2", "--size", "1000",
-                                   "--messages", "200", "--json"], capture_output=True, text=True, timeout=TIMEOUT)
-        try:
-            j = json.loads(r.stdout)
-        except ValueError:
-            j = {}
+        r, j = bench_json(wrap, bench, s.port, "--connections", "2", "--size", "1000", "--messages", "200")
         check(r.returncode == 0 and j.get("messages") == 400 and j.get("errors") == 0,
               "--spin-us 2000: 400 messages echoed, every byte checked", f"status {r.returncode}\n{r.stdout}{r.stderr}")
         c = s.connect()
@@ -483,12 +488,7 @@ def check_bench(wrap, server, bench) -> None:
         check(r.returncode == 0 and re.search(r"msg/s", r.stdout) and re.search(r"p99 [\d.]+ us", r.stdout)
               and "errors       0" in r.stdout and "closed       10 cleanly" in r.stdout,
               "echo-bench by time: its report", f"status {r.returncode}\n{r.stdout}{r.stderr}")
-        r = subprocess.run(wrap + [bench, "--port", str(s.port), "--connections", "3", "--size", "4K",
-                                   "--messages", "5", "--json"], capture_output=True, text=True, timeout=TIMEOUT)
-        try:
-            j = json.loads(r.stdout)
-        except ValueError:
-            j = {}
+        r, j = bench_json(wrap, bench, s.port, "--connections", "3", "--size", "4K", "--messages", "5")
         check(r.returncode == 0 and j.get("messages") == 15 and j.get("errors") == 0 and j.get("size") == 4096,
               "echo-bench --json: one line of JSON", f"status {r.returncode}\n{r.stdout}{r.stderr}")
     finally:
