@@ -15,10 +15,11 @@ connection count, each server in turn gets the same closed-loop load (a
 warm-up, then the counted seconds), in --repeat rounds (default 5) with the
 servers' order turned each round; each row is the round with the median
 throughput. Beside each row's figures: the CPU echo-bench used while it
-counted, and the CPU the server used over the whole round (from /proc,
-connecting and warm-up included). The script prints the table and the CPU model, then the ratios
-against the goals two ways: of the two rows, and the median of the rounds'
-own ratios (ours and the other server ran side by side in each round).
+counted, and the CPU the server used while echo-bench ran against it (from
+/proc, connecting and warm-up included). The script prints the table and
+the CPU model, then the ratios against the goals two ways: of the two
+rows, and the median of the rounds' own ratios (ours and the other server
+ran side by side in each round).
 It writes notes/echo-bench.csv, and plots throughput and p99 latency against
 connections (64-byte messages) with gnuplot, as PNG and SVG, into notes/.
 
