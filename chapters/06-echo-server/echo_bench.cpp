@@ -87,6 +87,10 @@ void print_text(const Flags& f, const cfs::LoadResult& r) {
   std::printf("latency      p50 %.1f us  p99 %.1f us  p99.9 %.1f us  max %.1f us\n",
               us(r.latency.percentile(50)), us(r.latency.percentile(99)),
               us(r.latency.percentile(99.9)), us(r.latency.max()));
+  std::printf("per conn     fewest %llu, median %llu, most %llu counted messages\n",
+              static_cast<unsigned long long>(r.per_connection.fewest),
+              static_cast<unsigned long long>(r.per_connection.median),
+              static_cast<unsigned long long>(r.per_connection.most));
   std::printf("errors       %llu\n", static_cast<unsigned long long>(r.errors));
   for (const std::string& e : r.first_errors) std::printf("  %s\n", e.c_str());
   if (o.close_wait.count() != 0) {
@@ -104,14 +108,17 @@ void print_json(const Flags& f, const cfs::LoadResult& r) {
               "\"seconds\": %.3f, \"msg_per_s\": %.1f, \"mb_per_s\": %.3f, \"p50_us\": %.2f, "
               "\"p99_us\": %.2f, \"p999_us\": %.2f, \"max_us\": %.2f, \"errors\": %llu, "
               "\"closed_cleanly\": %zu, \"unclosed\": %zu, \"client_cpu\": %.3f, \"warmup_s\": %.3f, "
-              "\"connect_s\": %.3f}\n",
+              "\"connect_s\": %.3f, \"fewest_per_conn\": %llu, \"median_per_conn\": %llu, "
+              "\"most_per_conn\": %llu}\n",
               f.load.connections, r.connected, f.load.size,
               static_cast<unsigned long long>(r.messages), r.seconds, rate,
               rate * static_cast<double>(f.load.size) / 1e6, us(r.latency.percentile(50)),
               us(r.latency.percentile(99)), us(r.latency.percentile(99.9)), us(r.latency.max()),
               static_cast<unsigned long long>(r.errors), r.closed_cleanly, r.unclosed,
               r.wall_seconds > 0 ? r.cpu_seconds / r.wall_seconds : 0.0, r.warmup_seconds,
-              r.connect_seconds);
+              r.connect_seconds, static_cast<unsigned long long>(r.per_connection.fewest),
+              static_cast<unsigned long long>(r.per_connection.median),
+              static_cast<unsigned long long>(r.per_connection.most));
 }
 
 }  // namespace

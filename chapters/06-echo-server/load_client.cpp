@@ -75,6 +75,7 @@ struct Connection {
   State state = State::connecting;
   std::uint64_t seq = 0;       // the message under way
   std::uint64_t finished = 0;  // messages echoed in full
+  std::uint64_t counted = 0;   // of those, the counted ones
   std::size_t sent = 0;        // of the message under way
   std::size_t received = 0;
   Clock::time_point since;     // the message's start, or the connect's, or our FIN
@@ -97,6 +98,7 @@ class LoadRun {
   void finish(Connection& c, Clock::time_point now);
   void check_timeouts(Clock::time_point now);
   void watch_writes(Connection& c, bool on);
+  LoadResult::Share shares() const;
   void fail(Connection& c, const std::string& why);
   void close(Connection& c);
   /// Whether a message sent at `sent` counts: every one in a run of
@@ -287,6 +289,7 @@ void LoadRun::message_done(Connection& c, Clock::time_point now) {
   if (++c.finished == 1) --unechoed_;
   ++r_.all_messages;
   if (counting(c.since)) {
+    ++c.counted;
     ++r_.messages;
     r_.latency.record(static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::nanoseconds>(now - c.since).count()));
@@ -324,6 +327,16 @@ void LoadRun::check_timeouts(Clock::time_point now) {
       close(c);
     }
   }
+}
+
+LoadResult::Share LoadRun::shares() const {
+  std::vector<std::uint64_t> counts;
+  for (const Connection& c : connections_) {
+    if (c.finished > 0) counts.push_back(c.counted);
+  }
+  if (counts.empty()) return {};
+  std::sort(counts.begin(), counts.end());
+  return {counts.front(), counts[(counts.size() - 1) / 2], counts.back()};
 }
 
 LoadResult LoadRun::run() {
@@ -383,6 +396,7 @@ LoadResult LoadRun::run() {
     }
   }
   r_.cpu_seconds = cpu_seconds() - cpu_start;
+  r_.per_connection = shares();
   r_.wall_seconds = seconds_between(start, Clock::now());
   r_.seconds = o_.messages != 0 ? r_.wall_seconds : std::chrono::duration<double>(o_.duration).count();
   //! [run]

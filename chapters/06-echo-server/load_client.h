@@ -75,6 +75,13 @@ struct LoadResult {
   std::size_t unclosed = 0;       ///< it did not come within close_wait
   double wall_seconds = 0;        ///< from the first message to the last close
   double cpu_seconds = 0;         ///< this process's CPU time in that time
+  /// Counted messages per connection, over those that had an echo: the
+  /// fewest, the median and the most. Equal shares mean a fair server; a
+  /// server that serves some connections often and leaves others waiting
+  /// shows here, where the latency percentiles mix them all together.
+  struct Share {
+    std::uint64_t fewest = 0, median = 0, most = 0;
+  } per_connection;
 };
 //! [load-result]
 

@@ -17,7 +17,11 @@ servers' order turned each round; each row is the round with the median
 throughput. Beside each row's figures: the CPU echo-bench used while it
 counted, and the CPU the server used while echo-bench ran against it (from
 /proc, connecting and warm-up included). The script prints the table and
-the CPU model, then the ratios against the goals two ways: of the two
+the CPU model; then, for each row's round, how evenly the server served
+its connections (echo-bench's counted messages per connection: fewest,
+median, most) and what the kernel lost on loopback meanwhile (segments
+sent again, retransmission timeouts, backlog drops: /proc, Linux only);
+then the ratios against the goals two ways: of the two
 rows, and the median of the rounds' own ratios (ours and the other server
 ran side by side in each round).
 It writes notes/echo-bench.csv, and plots throughput and p99 latency against
@@ -181,12 +185,31 @@ def start_servers(names: list[str], asio: str) -> dict[str, Server]:
     return {n: Server(n, *commands[n]) for n in names}
 
 
+def kernel_counters() -> dict[str, int]:
+    """Loopback trouble the kernel counts, system-wide (Linux; {} elsewhere):
+    TCP segments sent again, retransmission timeouts that fired, and packets
+    dropped because a CPU's backlog of received packets was full (loopback
+    delivers through it: netdev_max_backlog). A lost segment waits for a
+    timeout of 200 ms or more, and that shows in the p99 of whoever lost it."""
+    try:
+        with open("/proc/net/snmp") as f:
+            tcp = [line.split() for line in f if line.startswith("Tcp:")]
+        with open("/proc/net/netstat") as f:
+            ext = [line.split() for line in f if line.startswith("TcpExt:")]
+        with open("/proc/net/softnet_stat") as f:
+            drops = sum(int(line.split()[1], 16) for line in f if line.strip())
+        return {"retrans": int(dict(zip(tcp[0], tcp[1]))["RetransSegs"]),
+                "rto": int(dict(zip(ext[0], ext[1]))["TCPTimeouts"]), "drops": drops}
+    except (OSError, IndexError, KeyError, ValueError):
+        return {}
+
+
 def measure(server: Server, size: int, conns: int, warmup: float, duration: float) -> dict:
     command = ["taskset", "-c", "1", os.path.join(CH06, "echo-bench"), "--port", str(server.port),
                "--connections", str(conns), "--size", str(size), "--warmup", str(warmup),
                "--duration", str(duration), "--close-wait", "0", "--timeout", "30",
                "--connecting", "64", "--json"]
-    cpu0, wall0 = server.cpu_seconds(), time.monotonic()
+    cpu0, wall0, kernel0 = server.cpu_seconds(), time.monotonic(), kernel_counters()
     r = subprocess.run(command, capture_output=True, text=True, preexec_fn=raise_fd_limit,
                        timeout=warmup + duration + 300)
     server_cpu = (server.cpu_seconds() - cpu0) / max(time.monotonic() - wall0, 1e-9)
@@ -194,8 +217,12 @@ def measure(server: Server, size: int, conns: int, warmup: float, duration: floa
         result = json.loads(r.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
         result = {"msg_per_s": 0, "mb_per_s": 0, "p50_us": 0, "p99_us": 0, "p999_us": 0,
-                  "max_us": 0, "errors": conns, "client_cpu": 0, "connected": 0, "warmup_s": 0}
+                  "max_us": 0, "errors": conns, "client_cpu": 0, "connected": 0, "warmup_s": 0,
+                  "fewest_per_conn": 0, "median_per_conn": 0, "most_per_conn": 0}
     result["server_cpu"] = server_cpu
+    kernel1 = kernel_counters()  # over the whole run of echo-bench, connecting included
+    for key in ("retrans", "rto", "drops"):
+        result[key] = kernel1[key] - kernel0[key] if key in kernel0 and key in kernel1 else None
     if r.returncode != 0:
         result["note"] = (r.stdout + r.stderr).strip().splitlines()[-1:] or ["?"]
     return result
@@ -221,6 +248,23 @@ def print_table(rows: list[dict], header: str) -> None:
               f"{100 * r['server_cpu']:>9.0f}% {r['warmup_s']:>6.1f}s  "
               + " ".join(f"{x:.0f}" for x in r.get("rounds_msg_per_s", []))
               + (f"  ({r['note'][0]})" if r.get("note") else ""))
+
+
+def print_shares(rows: list[dict]) -> None:
+    """What the latency percentiles mix together: how evenly each server
+    served its connections (counted messages per connection), and what the
+    kernel lost on loopback meanwhile; both for each row's round."""
+    print("\nShares and losses, each row's round: counted messages per connection (fewest / median / "
+          "most: a fair server gives all about the same), and what the kernel counted system-wide while "
+          "echo-bench ran: TCP segments sent again, retransmission timeouts, packets dropped by a full "
+          "backlog (n/a: not Linux).")
+    print(f"{'size':>6} {'conns':>6}  {'server':<8} {'fewest':>7} {'median':>7} {'most':>7} "
+          f"{'resent':>7} {'timeouts':>8} {'dropped':>8}")
+    na = lambda v: "n/a" if v is None else str(v)
+    for r in rows:
+        print(f"{r['size']:>6} {r['connections']:>6}  {r['server']:<8} {r['fewest_per_conn']:>7} "
+              f"{r['median_per_conn']:>7} {r['most_per_conn']:>7} {na(r['retrans']):>7} "
+              f"{na(r['rto']):>8} {na(r['drops']):>8}")
 
 
 def ratio_cells(ours: dict, other: dict, key: str, invert: bool = False) -> tuple[float, float, list[float]] | None:
@@ -340,7 +384,13 @@ def self_test() -> int:
         print_ratios([ours, half])
     line = next(line for line in out.getvalue().splitlines() if "ours/asio msg/s" in line)
     assert "1.10x   0.73x  0.55 2.20 0.73  met by one measure" in line, line
-    print("run_bench self-test: ratios, rounds' medians and verdicts as expected")
+    # The kernel's counters parse here (Linux), and only go up.
+    if sys.platform.startswith("linux"):
+        before = kernel_counters()
+        assert set(before) == {"retrans", "rto", "drops"}, before
+        after = kernel_counters()
+        assert all(0 <= before[k] <= after[k] for k in before), (before, after)
+    print("run_bench self-test: ratios, rounds' medians and verdicts as expected; kernel counters read")
     return 0
 
 
@@ -405,7 +455,9 @@ def main() -> int:
                 rows.append({"date": when, "cpu": cpu, "label": args.label, "server": name,
                              "size": size, "connections": conns, **{k: r.get(k, 0) for k in (
                                  "msg_per_s", "mb_per_s", "p50_us", "p99_us", "p999_us", "max_us",
-                                 "errors", "client_cpu", "server_cpu", "warmup_s")}, "note": r.get("note"),
+                                 "errors", "client_cpu", "server_cpu", "warmup_s", "fewest_per_conn",
+                                 "median_per_conn", "most_per_conn")},
+                             **{k: r.get(k) for k in ("retrans", "rto", "drops")}, "note": r.get("note"),
                              "rounds_msg_per_s": [x["msg_per_s"] for x in runs[name]],
                              "rounds_p99_us": [x["p99_us"] for x in runs[name]]})
     finally:
@@ -413,6 +465,7 @@ def main() -> int:
             s.stop()
 
     print_table(rows, header)
+    print_shares(rows)
     print_ratios(rows)
     if not args.no_files:
         notes = os.path.join(ROOT, "notes")
@@ -420,7 +473,8 @@ def main() -> int:
         with open(path, "w", newline="") as f:
             fields = ["date", "cpu", "label", "server", "size", "connections", "msg_per_s", "mb_per_s",
                       "p50_us", "p99_us", "p999_us", "max_us", "errors", "client_cpu", "server_cpu",
-                      "warmup_s"]
+                      "warmup_s", "fewest_per_conn", "median_per_conn", "most_per_conn", "retrans",
+                      "rto", "drops"]
             w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
             w.writeheader()
             w.writerows(rows)

@@ -77,6 +77,8 @@ TEST_CASE("the load client against the echo server: every message counted and ch
     CHECK(r.connected == connections);
     CHECK(r.messages == connections * 50);
     CHECK(r.latency.count() == r.messages);
+    CHECK(r.per_connection.fewest == 50);  // each connection its 50, all counted
+    CHECK(r.per_connection.most == 50);
     CHECK(r.closed_cleanly == connections);  // the server's end of file after ours
     CHECK(s.stats().bytes.written == connections * 50 * 100);
     CHECK(s.stats().peak == connections);   // all open at once
@@ -92,6 +94,47 @@ TEST_CASE("the load client against the echo server: every message counted and ch
   test.check_all_closed();
 }
 //! [test-load-client]
+
+//! [test-load-client-shares]
+TEST_CASE("the shares per connection show a server that leaves one connection waiting") {
+  SocketTest test("shares per connection");
+  {
+    // Two connections, a thread each: one echoed at once, the other 20 ms
+    // late every time. The percentiles mix them; the shares tell them apart.
+    cfs::Listener listener = cfs::listen_tcp("127.0.0.1", 0);
+    std::array<std::string, 2> errors;
+    auto serve = [&](std::chrono::milliseconds delay, std::string& error) {
+      try {
+        cfs::Fd fd = cfs::accept_client(listener.fd.get(), nullptr, cfs::after(10s));
+        std::array<std::byte, 4096> buffer;
+        while (const std::size_t n = cfs::read_some(fd.get(), buffer, patience())) {
+          std::this_thread::sleep_for(delay);
+          cfs::write_all(fd.get(), std::span(buffer).first(n), patience());
+        }
+        ::shutdown(fd.get(), SHUT_WR);
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+    };
+    std::thread quick(serve, 0ms, std::ref(errors[0]));
+    std::thread late(serve, 20ms, std::ref(errors[1]));
+    const cfs::LoadResult r = cfs::run_load({.port = listener.address.port(), .connections = 2,
+                                             .size = 64, .warmup = 50ms, .duration = 500ms,
+                                             .close_wait = 10s});
+    quick.join();
+    late.join();
+    CHECK(errors[0].empty());
+    CHECK(errors[1].empty());
+    CHECK(r.errors == 0);
+    CHECK(r.per_connection.fewest + r.per_connection.most == r.messages);
+    CHECK(r.per_connection.fewest >= 1);
+    CHECK(r.per_connection.fewest <= 26);  // 500 ms at 20 ms a message (one more at the edge)
+    CHECK(r.per_connection.most >= 4 * r.per_connection.fewest);
+    MESSAGE("counted: " << r.per_connection.fewest << " and " << r.per_connection.most);
+  }
+  test.check_all_closed();
+}
+//! [test-load-client-shares]
 
 TEST_CASE("the load client takes an echo that comes back a byte at a time (short reads)") {
   SocketTest test("short reads");
