@@ -87,6 +87,12 @@ void print_text(const Flags& f, const cfs::LoadResult& r) {
   std::printf("latency      p50 %.1f us  p99 %.1f us  p99.9 %.1f us  max %.1f us\n",
               us(r.latency.percentile(50)), us(r.latency.percentile(99)),
               us(r.latency.percentile(99.9)), us(r.latency.max()));
+  if (r.unanswered != 0) {
+    std::printf("unanswered   %llu message(s) never echoed; counting each as long as it waited: "
+                "p99 %.1f us  p99.9 %.1f us\n",
+                static_cast<unsigned long long>(r.unanswered), us(r.with_unanswered.percentile(99)),
+                us(r.with_unanswered.percentile(99.9)));
+  }
   std::printf("per conn     fewest %llu, median %llu, most %llu counted messages\n",
               static_cast<unsigned long long>(r.per_connection.fewest),
               static_cast<unsigned long long>(r.per_connection.median),
@@ -109,7 +115,7 @@ void print_json(const Flags& f, const cfs::LoadResult& r) {
               "\"p99_us\": %.2f, \"p999_us\": %.2f, \"max_us\": %.2f, \"errors\": %llu, "
               "\"closed_cleanly\": %zu, \"unclosed\": %zu, \"client_cpu\": %.3f, \"warmup_s\": %.3f, "
               "\"connect_s\": %.3f, \"fewest_per_conn\": %llu, \"median_per_conn\": %llu, "
-              "\"most_per_conn\": %llu}\n",
+              "\"most_per_conn\": %llu, \"unanswered\": %llu, \"p99_all_us\": %.2f}\n",
               f.load.connections, r.connected, f.load.size,
               static_cast<unsigned long long>(r.messages), r.seconds, rate,
               rate * static_cast<double>(f.load.size) / 1e6, us(r.latency.percentile(50)),
@@ -118,7 +124,8 @@ void print_json(const Flags& f, const cfs::LoadResult& r) {
               r.wall_seconds > 0 ? r.cpu_seconds / r.wall_seconds : 0.0, r.warmup_seconds,
               r.connect_seconds, static_cast<unsigned long long>(r.per_connection.fewest),
               static_cast<unsigned long long>(r.per_connection.median),
-              static_cast<unsigned long long>(r.per_connection.most));
+              static_cast<unsigned long long>(r.per_connection.most),
+              static_cast<unsigned long long>(r.unanswered), us(r.with_unanswered.percentile(99)));
 }
 
 }  // namespace

@@ -291,8 +291,10 @@ void LoadRun::message_done(Connection& c, Clock::time_point now) {
   if (counting(c.since)) {
     ++c.counted;
     ++r_.messages;
-    r_.latency.record(static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(now - c.since).count()));
+    const auto ns = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(now - c.since).count());
+    r_.latency.record(ns);
+    r_.with_unanswered.record(ns);
   }
   if (stopping_) {
     finish(c, now);
@@ -320,6 +322,9 @@ void LoadRun::finish(Connection& c, Clock::time_point now) {
 void LoadRun::check_timeouts(Clock::time_point now) {
   for (Connection& c : connections_) {
     if (c.state == Connection::State::echoing && now - c.since > o_.timeout) {
+      ++r_.unanswered;
+      r_.with_unanswered.record(static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(now - c.since).count()));
       fail(c, "message " + std::to_string(c.seq) + " not echoed within the timeout (" +
                   std::to_string(c.received) + " of " + std::to_string(o_.size) + " bytes back)");
     } else if (c.state == Connection::State::closing && now - c.since > o_.close_wait) {

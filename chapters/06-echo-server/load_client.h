@@ -69,6 +69,12 @@ struct LoadResult {
   double seconds = 0;             ///< the time they were counted over
   double warmup_seconds = 0;      ///< the warm-up as it was: first message to the count
   LatencyHistogram latency;       ///< round trips of the counted ones, ns
+  /// Messages never echoed: their connection gave up after `timeout`.
+  std::uint64_t unanswered = 0;
+  /// `latency`'s round trips, and each unanswered message as long as it
+  /// waited. A server that never answers some connections has, for them, a
+  /// latency of the timeout at least; percentiles without them flatter it.
+  LatencyHistogram with_unanswered;
   std::uint64_t errors = 0;       ///< connections that failed, each for a reason
   std::vector<std::string> first_errors;  ///< the first few reasons
   std::size_t closed_cleanly = 0; ///< the server's end of file came after our own

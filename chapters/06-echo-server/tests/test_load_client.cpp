@@ -36,6 +36,32 @@ cfs::OneClientServer::Body echo_with(std::function<void(std::vector<std::byte>&,
   };
 }
 
+/// Accepts one client of `listener` on a thread of its own and runs `body`
+/// with its socket; what it threw lands in `error`. (Two of these on one
+/// listener serve two clients two ways.)
+std::thread serve_one(cfs::Listener& listener, std::function<void(int fd)> body, std::string& error) {
+  return std::thread([&listener, body, &error] {
+    try {
+      cfs::Fd fd = cfs::accept_client(listener.fd.get(), nullptr, cfs::after(10s));
+      body(fd.get());
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  });
+}
+
+/// Echoes each piece `delay` after it came, until end of file.
+std::function<void(int fd)> echo_after(std::chrono::milliseconds delay) {
+  return [delay](int fd) {
+    std::array<std::byte, 4096> buffer;
+    while (const std::size_t n = cfs::read_some(fd, buffer, patience())) {
+      std::this_thread::sleep_for(delay);
+      cfs::write_all(fd, std::span(buffer).first(n), patience());
+    }
+    ::shutdown(fd, SHUT_WR);
+  };
+}
+
 cfs::LoadResult one_connection(std::uint16_t port, std::uint64_t messages, std::size_t size) {
   return cfs::run_load({.port = port, .connections = 1, .size = size, .messages = messages,
                         .timeout = 10s, .close_wait = 10s});
@@ -103,21 +129,8 @@ TEST_CASE("the shares per connection show a server that leaves one connection wa
     // late every time. The percentiles mix them; the shares tell them apart.
     cfs::Listener listener = cfs::listen_tcp("127.0.0.1", 0);
     std::array<std::string, 2> errors;
-    auto serve = [&](std::chrono::milliseconds delay, std::string& error) {
-      try {
-        cfs::Fd fd = cfs::accept_client(listener.fd.get(), nullptr, cfs::after(10s));
-        std::array<std::byte, 4096> buffer;
-        while (const std::size_t n = cfs::read_some(fd.get(), buffer, patience())) {
-          std::this_thread::sleep_for(delay);
-          cfs::write_all(fd.get(), std::span(buffer).first(n), patience());
-        }
-        ::shutdown(fd.get(), SHUT_WR);
-      } catch (const std::exception& e) {
-        error = e.what();
-      }
-    };
-    std::thread quick(serve, 0ms, std::ref(errors[0]));
-    std::thread late(serve, 20ms, std::ref(errors[1]));
+    std::thread quick = serve_one(listener, echo_after(0ms), errors[0]);
+    std::thread late = serve_one(listener, echo_after(20ms), errors[1]);
     const cfs::LoadResult r = cfs::run_load({.port = listener.address.port(), .connections = 2,
                                              .size = 64, .warmup = 50ms, .duration = 500ms,
                                              .close_wait = 10s});
@@ -135,6 +148,40 @@ TEST_CASE("the shares per connection show a server that leaves one connection wa
   test.check_all_closed();
 }
 //! [test-load-client-shares]
+
+//! [test-load-client-unanswered]
+TEST_CASE("a message never echoed counts in the latency with unanswered ones, as long as it waited") {
+  SocketTest test("unanswered");
+  {
+    // Two connections: one echoed at once; the other read and never answered.
+    cfs::Listener listener = cfs::listen_tcp("127.0.0.1", 0);
+    std::array<std::string, 2> errors;
+    std::thread quick = serve_one(listener, echo_after(0ms), errors[0]);
+    std::thread silent = serve_one(listener, [](int fd) {
+      std::array<std::byte, 4096> buffer;
+      while (cfs::read_some(fd, buffer, patience()) != 0) {
+      }
+    }, errors[1]);
+    const cfs::LoadResult r = cfs::run_load({.port = listener.address.port(), .connections = 2,
+                                             .size = 64, .warmup = 50ms, .duration = 300ms,
+                                             .timeout = 300ms, .close_wait = 10s});
+    quick.join();
+    silent.join();
+    CHECK(errors[0].empty());
+    CHECK(errors[1].empty());
+    CHECK(r.errors == 1);  // the silent one's connection, given up
+    REQUIRE(r.first_errors.size() == 1);
+    CHECK(r.first_errors[0].find("message 1 not echoed within the timeout") != std::string::npos);
+    CHECK(r.unanswered == 1);
+    CHECK(r.messages > 0);  // the quick one's, after the warm-up
+    CHECK(r.with_unanswered.count() == r.messages + 1);
+    CHECK(r.latency.max() < 300'000'000);               // ns: the answered ones, quick
+    CHECK(r.with_unanswered.max() >= 300'000'000);      // the unanswered one waited the timeout
+    CHECK(r.with_unanswered.max() < 2'000'000'000);     // and was given up soon after it
+  }
+  test.check_all_closed();
+}
+//! [test-load-client-unanswered]
 
 TEST_CASE("the load client takes an echo that comes back a byte at a time (short reads)") {
   SocketTest test("short reads");
