@@ -291,10 +291,8 @@ void LoadRun::message_done(Connection& c, Clock::time_point now) {
   if (counting(c.since)) {
     ++c.counted;
     ++r_.messages;
-    const auto ns = static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(now - c.since).count());
-    r_.latency.record(ns);
-    r_.with_unanswered.record(ns);
+    r_.latency.record(static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(now - c.since).count()));
   }
   if (stopping_) {
     finish(c, now);
@@ -323,8 +321,6 @@ void LoadRun::check_timeouts(Clock::time_point now) {
   for (Connection& c : connections_) {
     if (c.state == Connection::State::echoing && now - c.since > o_.timeout) {
       ++r_.unanswered;
-      r_.with_unanswered.record(static_cast<std::uint64_t>(
-          std::chrono::duration_cast<std::chrono::nanoseconds>(now - c.since).count()));
       fail(c, "message " + std::to_string(c.seq) + " not echoed within the timeout (" +
                   std::to_string(c.received) + " of " + std::to_string(o_.size) + " bytes back)");
     } else if (c.state == Connection::State::closing && now - c.since > o_.close_wait) {
@@ -337,7 +333,7 @@ void LoadRun::check_timeouts(Clock::time_point now) {
 LoadResult::Share LoadRun::shares() const {
   std::vector<std::uint64_t> counts;
   for (const Connection& c : connections_) {
-    if (c.finished > 0) counts.push_back(c.counted);
+    if (c.seq > 0) counts.push_back(c.counted);  // it was open when the messages began
   }
   if (counts.empty()) return {};
   std::sort(counts.begin(), counts.end());
@@ -401,10 +397,10 @@ LoadResult LoadRun::run() {
     }
   }
   r_.cpu_seconds = cpu_seconds() - cpu_start;
-  r_.per_connection = shares();
   r_.wall_seconds = seconds_between(start, Clock::now());
   r_.seconds = o_.messages != 0 ? r_.wall_seconds : std::chrono::duration<double>(o_.duration).count();
   //! [run]
+  r_.per_connection = shares();
   return std::move(r_);
 }
 

@@ -69,22 +69,23 @@ struct LoadResult {
   double seconds = 0;             ///< the time they were counted over
   double warmup_seconds = 0;      ///< the warm-up as it was: first message to the count
   LatencyHistogram latency;       ///< round trips of the counted ones, ns
-  /// Messages never echoed: their connection gave up after `timeout`.
+  /// Messages whose echo did not come within `timeout` (their connections
+  /// gave up), in the warm-up or not. Their latency is in no percentile: a
+  /// server that leaves connections unanswered has its percentiles over
+  /// the others, fewer in flight, and is not comparable with one that
+  /// answered all.
   std::uint64_t unanswered = 0;
-  /// `latency`'s round trips, and each unanswered message as long as it
-  /// waited. A server that never answers some connections has, for them, a
-  /// latency of the timeout at least; percentiles without them flatter it.
-  LatencyHistogram with_unanswered;
   std::uint64_t errors = 0;       ///< connections that failed, each for a reason
   std::vector<std::string> first_errors;  ///< the first few reasons
   std::size_t closed_cleanly = 0; ///< the server's end of file came after our own
   std::size_t unclosed = 0;       ///< it did not come within close_wait
   double wall_seconds = 0;        ///< from the first message to the last close
   double cpu_seconds = 0;         ///< this process's CPU time in that time
-  /// Counted messages per connection, over those that had an echo: the
-  /// fewest, the median and the most. Equal shares mean a fair server; a
-  /// server that serves some connections often and leaves others waiting
-  /// shows here, where the latency percentiles mix them all together.
+  /// Counted messages per connection, over every connection that started
+  /// a message (those that failed too: 0): the fewest, the median and the
+  /// most. Equal shares mean a fair server; a server that serves some
+  /// connections often and leaves others waiting shows here, where the
+  /// latency percentiles mix them all together.
   struct Share {
     std::uint64_t fewest = 0, median = 0, most = 0;
   } per_connection;

@@ -104,6 +104,7 @@ TEST_CASE("the load client against the echo server: every message counted and ch
     CHECK(r.messages == connections * 50);
     CHECK(r.latency.count() == r.messages);
     CHECK(r.per_connection.fewest == 50);  // each connection its 50, all counted
+    CHECK(r.per_connection.median == 50);
     CHECK(r.per_connection.most == 50);
     CHECK(r.closed_cleanly == connections);  // the server's end of file after ours
     CHECK(s.stats().bytes.written == connections * 50 * 100);
@@ -125,12 +126,12 @@ TEST_CASE("the load client against the echo server: every message counted and ch
 TEST_CASE("the shares per connection show a server that leaves one connection waiting") {
   SocketTest test("shares per connection");
   {
-    // Two connections, a thread each: one echoed at once, the other 20 ms
+    // Two connections, a thread each: one echoed at once, the other 50 ms
     // late every time. The percentiles mix them; the shares tell them apart.
     cfs::Listener listener = cfs::listen_tcp("127.0.0.1", 0);
     std::array<std::string, 2> errors;
     std::thread quick = serve_one(listener, echo_after(0ms), errors[0]);
-    std::thread late = serve_one(listener, echo_after(20ms), errors[1]);
+    std::thread late = serve_one(listener, echo_after(50ms), errors[1]);
     const cfs::LoadResult r = cfs::run_load({.port = listener.address.port(), .connections = 2,
                                              .size = 64, .warmup = 50ms, .duration = 500ms,
                                              .close_wait = 10s});
@@ -141,7 +142,8 @@ TEST_CASE("the shares per connection show a server that leaves one connection wa
     CHECK(r.errors == 0);
     CHECK(r.per_connection.fewest + r.per_connection.most == r.messages);
     CHECK(r.per_connection.fewest >= 1);
-    CHECK(r.per_connection.fewest <= 26);  // 500 ms at 20 ms a message (one more at the edge)
+    CHECK(r.per_connection.fewest <= 11);  // 500 ms at 50 ms a message (one more at the edge)
+    CHECK(r.per_connection.median == r.per_connection.fewest);  // the lower of two
     CHECK(r.per_connection.most >= 4 * r.per_connection.fewest);
     MESSAGE("counted: " << r.per_connection.fewest << " and " << r.per_connection.most);
   }
@@ -150,7 +152,7 @@ TEST_CASE("the shares per connection show a server that leaves one connection wa
 //! [test-load-client-shares]
 
 //! [test-load-client-unanswered]
-TEST_CASE("a message never echoed counts in the latency with unanswered ones, as long as it waited") {
+TEST_CASE("a connection never answered: its message counted as unanswered, its share 0") {
   SocketTest test("unanswered");
   {
     // Two connections: one echoed at once; the other read and never answered.
@@ -164,7 +166,7 @@ TEST_CASE("a message never echoed counts in the latency with unanswered ones, as
     }, errors[1]);
     const cfs::LoadResult r = cfs::run_load({.port = listener.address.port(), .connections = 2,
                                              .size = 64, .warmup = 50ms, .duration = 300ms,
-                                             .timeout = 300ms, .close_wait = 10s});
+                                             .timeout = 1s, .close_wait = 10s});
     quick.join();
     silent.join();
     CHECK(errors[0].empty());
@@ -174,10 +176,10 @@ TEST_CASE("a message never echoed counts in the latency with unanswered ones, as
     CHECK(r.first_errors[0].find("message 1 not echoed within the timeout") != std::string::npos);
     CHECK(r.unanswered == 1);
     CHECK(r.messages > 0);  // the quick one's, after the warm-up
-    CHECK(r.with_unanswered.count() == r.messages + 1);
-    CHECK(r.latency.max() < 300'000'000);               // ns: the answered ones, quick
-    CHECK(r.with_unanswered.max() >= 300'000'000);      // the unanswered one waited the timeout
-    CHECK(r.with_unanswered.max() < 2'000'000'000);     // and was given up soon after it
+    CHECK(r.latency.count() == r.messages);  // the answered ones only
+    CHECK(r.latency.max() < 1'000'000'000);  // ns: none waited the timeout
+    CHECK(r.per_connection.fewest == 0);     // the silent one is among the shares
+    CHECK(r.per_connection.most == r.messages);
   }
   test.check_all_closed();
 }
