@@ -265,20 +265,29 @@ def print_table(rows: list[dict], header: str) -> None:
 def print_shares(rows: list[dict]) -> None:
     """What the latency percentiles mix together: how evenly each server
     served its connections (counted messages per connection), and what the
-    kernel lost on loopback meanwhile; both for each row's round."""
+    kernel lost on loopback meanwhile; for each row's round, and under it
+    for the round with the highest p99 if that was 1.5 times the row's or
+    more (a tail that came in one round: what else came with it?)."""
     print(f"\nShares and losses, each row's round. Counted messages per connection: fewest, median,\n"
           f"most (a fair server gives all about the same); unanswered: messages not echoed within\n"
           f"{CLIENT_TIMEOUT_S} s (in no percentile). What the kernel counted while echo-bench ran, connecting\n"
           f"and warm-up included (n/a: not Linux): TCP segments sent again, retransmission timeouts,\n"
-          f"packets a full backlog dropped, handshakes a full listen queue dropped.")
+          f"packets a full backlog dropped, handshakes a full listen queue dropped. Under a row, its\n"
+          f"worst round, if its p99 was 1.5 times the row's or more.")
     print(f"{'size':>6} {'conns':>6}  {'server':<8} {'fewest':>7} {'median':>7} {'most':>7} "
           f"{'unanswered':>10} {'resent':>7} {'timeouts':>8} {'dropped':>8} {'listen drops':>12}")
     na = lambda v: "n/a" if v is None else str(v)
+    def line(size: object, conns: object, server: str, r: dict) -> str:
+        return (f"{size:>6} {conns:>6}  {server:<8} {r['fewest_per_conn']:>7} "
+                f"{r['median_per_conn']:>7} {r['most_per_conn']:>7} {r['unanswered']:>10} "
+                f"{na(r.get('resent')):>7} {na(r.get('timeouts')):>8} {na(r.get('dropped')):>8} "
+                f"{na(r.get('listen_drops')):>12}")
     for r in rows:
-        print(f"{r['size']:>6} {r['connections']:>6}  {r['server']:<8} {r['fewest_per_conn']:>7} "
-              f"{r['median_per_conn']:>7} {r['most_per_conn']:>7} {r['unanswered']:>10} "
-              f"{na(r['resent']):>7} {na(r['timeouts']):>8} {na(r['dropped']):>8} "
-              f"{na(r['listen_drops']):>12}")
+        print(line(r["size"], r["connections"], r["server"], r))
+        worst = r.get("worst")
+        if worst and r["p99_us"] and worst["p99_us"] >= 1.5 * r["p99_us"]:
+            print(line("", "", "  worst", worst) + f"  (p99 {worst['p99_us'] / 1000:.1f} ms, "
+                  f"p50 {worst['p50_us'] / 1000:.1f} ms, {worst['msg_per_s']:.0f} msg/s)")
 
 
 def ratio_cells(ours: dict, other: dict, key: str, invert: bool = False) -> tuple[float, float, list[float]] | None:
@@ -413,6 +422,19 @@ def self_test() -> int:
     line = next(line for line in out.getvalue().splitlines()
                 if line.startswith("    64") and "asio/ours p99" in line)
     assert line.endswith("met (asio left 7 of 100 unanswered in a round)"), line
+    # A row's worst round is shown under it when its p99 was 1.5 times the row's.
+    def result(p99: float, fewest: int) -> dict:
+        return {"p99_us": p99, "p50_us": p99 / 2, "msg_per_s": 1000, "fewest_per_conn": fewest,
+                "median_per_conn": 9, "most_per_conn": 9, "unanswered": 0}
+    calm = {"size": 64, "connections": 100, "server": "ours", **result(100, 9), "worst": result(140, 9)}
+    tail = {**calm, "server": "floor", "worst": result(400, 1)}
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        print_shares([calm, tail])
+    table = out.getvalue().splitlines()[-3:]
+    assert table[0].split()[:4] == ["64", "100", "ours", "9"], table
+    assert table[1].split()[:2] == ["64", "100"] and "floor" in table[1], table
+    assert table[2].split()[:2] == ["worst", "1"] and "(p99 0.4 ms, p50 0.2 ms, 1000 msg/s)" in table[2], table
     # The kernel's counters parse here (Linux, where /proc/net is readable), and only go up.
     before = kernel_counters()
     if before:
@@ -489,7 +511,8 @@ def main() -> int:
                              **{k: r.get(k) for k in KERNEL_KEYS}, "note": r.get("note"),
                              "rounds_msg_per_s": [x["msg_per_s"] for x in runs[name]],
                              "rounds_p99_us": [x["p99_us"] for x in runs[name]],
-                             "rounds_unanswered": [x["unanswered"] for x in runs[name]]})
+                             "rounds_unanswered": [x["unanswered"] for x in runs[name]],
+                             "worst": max(runs[name], key=lambda x: x["p99_us"])})
     finally:
         for s in servers.values():
             s.stop()
