@@ -62,6 +62,25 @@ std::function<void(int fd)> echo_after(std::chrono::milliseconds delay) {
   };
 }
 
+/// Runs `options` with two connections to a listener of its own, one
+/// served by `first`, the other by `second` (whichever accept() takes
+/// first), and checks that neither server thread threw.
+cfs::LoadResult two_connections(std::function<void(int fd)> first, std::function<void(int fd)> second,
+                                cfs::LoadOptions options) {
+  cfs::Listener listener = cfs::listen_tcp("127.0.0.1", 0);
+  std::array<std::string, 2> errors;
+  std::thread a = serve_one(listener, std::move(first), errors[0]);
+  std::thread b = serve_one(listener, std::move(second), errors[1]);
+  options.port = listener.address.port();
+  options.connections = 2;
+  const cfs::LoadResult r = cfs::run_load(options);
+  a.join();
+  b.join();
+  CHECK(errors[0].empty());
+  CHECK(errors[1].empty());
+  return r;
+}
+
 cfs::LoadResult one_connection(std::uint16_t port, std::uint64_t messages, std::size_t size) {
   return cfs::run_load({.port = port, .connections = 1, .size = size, .messages = messages,
                         .timeout = 10s, .close_wait = 10s});
@@ -128,17 +147,9 @@ TEST_CASE("the shares per connection show a server that leaves one connection wa
   {
     // Two connections, a thread each: one echoed at once, the other 50 ms
     // late every time. The percentiles mix them; the shares tell them apart.
-    cfs::Listener listener = cfs::listen_tcp("127.0.0.1", 0);
-    std::array<std::string, 2> errors;
-    std::thread quick = serve_one(listener, echo_after(0ms), errors[0]);
-    std::thread late = serve_one(listener, echo_after(50ms), errors[1]);
-    const cfs::LoadResult r = cfs::run_load({.port = listener.address.port(), .connections = 2,
-                                             .size = 64, .warmup = 50ms, .duration = 500ms,
-                                             .close_wait = 10s});
-    quick.join();
-    late.join();
-    CHECK(errors[0].empty());
-    CHECK(errors[1].empty());
+    const cfs::LoadResult r = two_connections(
+        echo_after(0ms), echo_after(50ms),
+        {.size = 64, .warmup = 50ms, .duration = 500ms, .close_wait = 10s});
     CHECK(r.errors == 0);
     CHECK(r.per_connection.fewest + r.per_connection.most == r.messages);
     CHECK(r.per_connection.fewest >= 1);
@@ -156,21 +167,14 @@ TEST_CASE("a connection never answered: its message counted as unanswered, its s
   SocketTest test("unanswered");
   {
     // Two connections: one echoed at once; the other read and never answered.
-    cfs::Listener listener = cfs::listen_tcp("127.0.0.1", 0);
-    std::array<std::string, 2> errors;
-    std::thread quick = serve_one(listener, echo_after(0ms), errors[0]);
-    std::thread silent = serve_one(listener, [](int fd) {
+    auto silent = [](int fd) {
       std::array<std::byte, 4096> buffer;
       while (cfs::read_some(fd, buffer, patience()) != 0) {
       }
-    }, errors[1]);
-    const cfs::LoadResult r = cfs::run_load({.port = listener.address.port(), .connections = 2,
-                                             .size = 64, .warmup = 50ms, .duration = 300ms,
-                                             .timeout = 1s, .close_wait = 10s});
-    quick.join();
-    silent.join();
-    CHECK(errors[0].empty());
-    CHECK(errors[1].empty());
+    };
+    const cfs::LoadResult r = two_connections(
+        echo_after(0ms), silent,
+        {.size = 64, .warmup = 50ms, .duration = 300ms, .timeout = 1s, .close_wait = 10s});
     CHECK(r.errors == 1);  // the silent one's connection, given up
     REQUIRE(r.first_errors.size() == 1);
     CHECK(r.first_errors[0].find("message 1 not echoed within the timeout") != std::string::npos);
