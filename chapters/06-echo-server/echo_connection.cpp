@@ -35,10 +35,9 @@ Deadline idle_deadline(Clock::duration idle) {
 /// wait: each read finds data and each write finds room, so the task would
 /// keep the loop to itself, and every other connection, the acceptor too,
 /// would wait until that client paused. So after each buffer echoed the
-/// task yields: it goes to the back of the loop's ready queue, the loop
-/// looks at the kernel and runs the others, and then this one reads again.
-/// (On a thread of its own, without a loop, the kernel's scheduler takes
-/// care of that.)
+/// task yields: the loop runs the others, looks at the kernel, runs the
+/// tasks that look woke, and then this one reads again. (On a thread of
+/// its own, without a loop, the kernel's scheduler takes care of that.)
 void take_turns() {
   if (Loop::current_or_null() != nullptr) cfs::yield();
 }

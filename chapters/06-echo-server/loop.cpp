@@ -90,8 +90,12 @@ void Loop::run() {
       for (auto& task : tasks_) cancel(task.ref());
     }
     // set_spin(): look a while before sleeping; what that finds runs next.
-    if (ready_.empty() && spin()) continue;
-    poll(/*block=*/ready_.empty());
+    if (ready_.empty() && yielded_order_.empty() && spin()) continue;
+    poll(/*block=*/ready_.empty() && yielded_order_.empty());
+    // The tasks that only yielded go after those the kernel woke: they
+    // could have gone on, those were waiting ("Taking turns", chapter 06).
+    ready_.insert(ready_.end(), yielded_order_.begin(), yielded_order_.end());
+    yielded_order_.clear();
   }
   stopping_ = false;  // here, not at the start: a stop() before run() counts
   t_loop = outer;
@@ -130,9 +134,10 @@ void Loop::run_ready() {
       end_task(task);
     } else if (!parked_.contains(task.address())) {
       // It called cfs::yield() itself, waiting for nothing: it only lets
-      // the others run. Back to the end of the queue.
+      // the others run. Back in the queue after this turn's look at the
+      // kernel, behind the tasks that look wakes (run()).
       yielded_.insert(task.address());
-      ready_.push_back(task);
+      yielded_order_.push_back(task);
     }
   }
 }

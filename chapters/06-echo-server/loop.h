@@ -177,6 +177,7 @@ class Loop {
   std::unordered_set<void*> cancelled_;
   std::unordered_set<void*> yielded_;                 // ready after a plain cfs::yield()
   std::deque<CoroutineRef> ready_;
+  std::vector<CoroutineRef> yielded_order_;           // this turn's yields, in order
   std::vector<struct kevent> changes_;                // applied by the next kevent()
   TimerHeap timers_;
   CoroutineRef running_;                              // the task running now
