@@ -760,7 +760,7 @@ constexpr int kEdgesPerLook = 256;
 
 // Waits in epoll_wait() without the lock, for at most `want` edges (as many
 // as the caller's event list holds: an edge not returned now would need a
-// poll() of its own later). 0 or an errno.
+// poll() of its own later), and then, below, may look again. 0 or an errno.
 //
 // An edge queues nothing if its knote is disabled (an EV_DISPATCH knote
 // already delivered: its task is busy, and will enable it again when it
@@ -787,11 +787,18 @@ int wait_for_edges(Kqueue& kq, std::unique_lock<std::mutex>& lock, int timeout_m
   }
   if (n < 0) return error == EINTR ? EINTR : EBADF;
   take_edges(kq, events, n);
-  while (n == asked && kq.ready.size() < static_cast<std::size_t>(want)) {
+  // At most as many more edges as there are descriptors: epoll's list is
+  // first in, first out, so that reaches every descriptor that was ready at
+  // the first look, and descriptors that keep getting data cannot keep this
+  // going.
+  std::size_t more = kq.by_tag.size();
+  while (n == asked && more > 0 && kq.ready.size() < static_cast<std::size_t>(want)) {
     asked = std::clamp(want - static_cast<int>(kq.ready.size()), 1, kEdgesPerLook);
+    asked = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(asked), more));
     n = epoll_wait(kq.epfd, events, asked, 0);  // no wait: the lock may stay held
     if (n < 0) break;  // what was taken stands; the next call looks again
     take_edges(kq, events, n);
+    more -= static_cast<std::size_t>(n);
   }
   return 0;
 }

@@ -17,8 +17,8 @@
 // when the event comes back it resumes the very coroutine named in it: no
 // promise objects, no callbacks. The waits work from any depth of ordinary
 // calls inside a task, because each task has a stack of its own. A task
-// that calls cfs::yield() itself waits for nothing: it goes to the back of
-// the queue of ready tasks, and the others run first.
+// that calls cfs::yield() itself waits for nothing: the others run first,
+// and the tasks the loop's next look at the kernel wakes (chapter 06).
 #pragma once
 
 #include <cstddef>

@@ -137,15 +137,17 @@ TEST_CASE("every task whose descriptor is ready runs in the next turn, more than
 }
 
 TEST_CASE("busy tasks whose descriptors get more data do not hold back the ones the kernel woke") {
-  // The turn above, with 300 busy tasks besides: each was woken once and
-  // then only yields, never waiting again (its EV_DISPATCH knote stays
+  // The turn above, with busy tasks besides: each was woken once and then
+  // only yields, never waiting again (its EV_DISPATCH knote stays
   // disabled), while more data comes for it just before the readers'
   // bytes. Those arrivals are no events; the readers' are, and all of them
   // run in the same turn. (The Linux shim once let the busy descriptors
-  // fill its look at epoll and returned no event at all: the readers came
-  // over two more turns, and under 10,000 connections a group of them
-  // waited seconds; common/tests has the shim's own test.)
-  constexpr int kBusy = 300, kReaders = 300;
+  // take up its look at epoll, 256 at a time, and returned a short list:
+  // the loop took it for all there was, and the readers past it waited
+  // for the next turn; under 10,000 connections a group of them waited
+  // seconds. common/tests has the shim's own test.) 300 socket pairs in
+  // all, so that the default limit of 1,024 descriptors is enough.
+  constexpr int kBusy = 150, kReaders = 150;
   Loop loop;
   std::vector<SocketPair> busy(kBusy), readers(kReaders);
   std::vector<int> ran_in_turn;
@@ -165,7 +167,7 @@ TEST_CASE("busy tasks whose descriptors get more data do not hold back the ones 
   }
   loop.spawn("writer", [&] {
     for (auto& p : busy) write_byte(p.fd[1], 'b');  // wakes the busy tasks
-    cfs::yield();  // they are woken now, and run after this task
+    cfs::yield();  // they are woken by this turn's look at the kernel
     for (auto& p : busy) write_byte(p.fd[1], 'x');  // more for them: first in line
     for (auto& p : readers) write_byte(p.fd[1], 'r');
     while (ran_in_turn.size() < kReaders && turn < 10) {
