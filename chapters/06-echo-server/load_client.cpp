@@ -294,11 +294,12 @@ void LoadRun::message_done(Connection& c, Clock::time_point now) {
     r_.latency.record(static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::nanoseconds>(now - c.since).count()));
   }
-  if (stopping_) {
-    finish(c, now);
-  } else if (o_.messages != 0 && c.finished == o_.messages) {
+  const bool sent_its_last =
+      o_.messages != 0 ? c.finished == o_.messages : now >= count_until_;
+  if (sent_its_last) {
     // Done, but it stays open until all are done (run()), so that the
-    // server holds every connection at once until the last message.
+    // server holds every connection at once until the last message, and
+    // no connection's closing slows an echo still counted.
     c.state = Connection::State::waiting;
     --echoing_;
   } else {
@@ -373,8 +374,8 @@ LoadResult LoadRun::run() {
       count_until_ = now + o_.duration;
       r_.warmup_seconds = seconds_between(start, now);
     }
-    if (o_.messages == 0 && now >= count_until_) stopping_ = true;
-    if (o_.messages != 0 && echoing_ == 0 && !stopping_) {  // the last one is done
+    const bool sending_over = o_.messages != 0 || now >= count_until_;
+    if (sending_over && echoing_ == 0 && !stopping_) {  // the last one is back
       stopping_ = true;
       for (Connection& c : connections_) {
         if (c.state == Connection::State::waiting) finish(c, now);
@@ -390,7 +391,7 @@ LoadResult LoadRun::run() {
       std::fprintf(o_.progress, "echo-bench: %5.1f s  %10.0f msg/s  %zu open  %llu error(s)%s\n",
                    seconds_between(start, now), rate, open_,
                    static_cast<unsigned long long>(r_.errors),
-                   now < count_from_ ? "  (warm-up)" : stopping_ ? "  (finishing)" : "");
+                   now < count_from_ ? "  (warm-up)" : now >= count_until_ ? "  (finishing)" : "");
       std::fflush(o_.progress);
       last_progress = now;
       messages_at_progress = r_.all_messages;

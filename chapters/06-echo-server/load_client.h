@@ -12,8 +12,10 @@
 // closed loop: the load is C messages in flight, never more). The warm-up
 // lasts `warmup`, and longer if need be, until every connection has had an
 // echo; then come `duration` seconds: the messages sent in them are counted,
-// however late their echo comes. Then each connection finishes its message,
-// sends its end of file, and waits for the server's.
+// however late their echo comes. Then each connection finishes its message
+// and sends no other; when the last of them is back, all send their end of
+// file (none closes while a counted echo is still to come) and wait for the
+// server's.
 //
 // Every byte that comes back is compared with the byte sent at that place.
 // A message is pseudo-random bytes drawn from (connection, message number,

@@ -162,6 +162,44 @@ TEST_CASE("the shares per connection show a server that leaves one connection wa
 }
 //! [test-load-client-shares]
 
+//! [test-load-client-last-echoes]
+TEST_CASE("no connection sends its end of file while a counted echo is still to come") {
+  SocketTest test("last echoes");
+  {
+    // One connection echoed at once, the other 200 ms late every time: the
+    // late one's last counted message comes back after the counted seconds.
+    // Until it has, the quick one must not start closing: 10,000 closing
+    // connections would slow the echoes still counted, and the p99 would
+    // measure the closing.
+    cfs::Clock::time_point quick_end_of_file{}, late_last_echo{};
+    auto quick = [&quick_end_of_file](int fd) {
+      std::array<std::byte, 4096> buffer;
+      while (const std::size_t n = cfs::read_some(fd, buffer, patience())) {
+        cfs::write_all(fd, std::span(buffer).first(n), patience());
+      }
+      quick_end_of_file = cfs::Clock::now();
+      ::shutdown(fd, SHUT_WR);
+    };
+    auto late = [&late_last_echo](int fd) {
+      std::array<std::byte, 4096> buffer;
+      while (const std::size_t n = cfs::read_some(fd, buffer, patience())) {
+        std::this_thread::sleep_for(200ms);
+        late_last_echo = cfs::Clock::now();  // before the write: the client cannot have it yet
+        cfs::write_all(fd, std::span(buffer).first(n), patience());
+      }
+      ::shutdown(fd, SHUT_WR);
+    };
+    const cfs::LoadResult r = two_connections(
+        quick, late, {.size = 64, .warmup = 50ms, .duration = 300ms, .close_wait = 10s});
+    CHECK(r.errors == 0);
+    CHECK(r.closed_cleanly == 2);
+    CHECK(quick_end_of_file > late_last_echo);
+    CHECK(r.latency.max() >= 200'000'000);  // ns: the late one's counted messages are in
+  }
+  test.check_all_closed();
+}
+//! [test-load-client-last-echoes]
+
 //! [test-load-client-unanswered]
 TEST_CASE("a connection never answered: its message counted as unanswered, its share 0") {
   SocketTest test("unanswered");
