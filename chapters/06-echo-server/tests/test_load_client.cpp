@@ -190,7 +190,7 @@ TEST_CASE("no connection sends its end of file while a counted echo is still to 
       ::shutdown(fd, SHUT_WR);
     };
     const cfs::LoadResult r = two_connections(
-        quick, late, {.size = 64, .warmup = 50ms, .duration = 300ms, .close_wait = 10s});
+        quick, late, {.size = 64, .warmup = 50ms, .duration = 500ms, .close_wait = 10s});
     CHECK(r.errors == 0);
     CHECK(r.closed_cleanly == 2);
     CHECK(quick_end_of_file > late_last_echo);
