@@ -120,7 +120,7 @@ class LoadRun {
   std::size_t open_ = 0;       // connections not done
   std::size_t echoing_ = 0;    // connections in state echoing
   std::size_t unechoed_ = 0;   // of those, the ones whose first echo has not come
-  bool stopping_ = false;
+  bool stopping_ = false;      // every connection has been told to finish
   Clock::time_point count_from_, count_until_;
 };
 
@@ -258,6 +258,11 @@ void LoadRun::on_readable(Connection& c, Clock::time_point now) {
     }
     return;
   }
+  if (n == 0 && c.state == Connection::State::waiting) {  // its last echo was complete
+    fail(c, "the server closed the connection before our end of file (after message " +
+                std::to_string(c.seq) + ", echoed in full)");
+    return;
+  }
   if (n == 0) {
     fail(c, "the server closed the connection after " + std::to_string(c.received) + " of " +
                 std::to_string(o_.size) + " bytes of message " + std::to_string(c.seq));
@@ -375,7 +380,7 @@ LoadResult LoadRun::run() {
       r_.warmup_seconds = seconds_between(start, now);
     }
     const bool sending_over = o_.messages != 0 || now >= count_until_;
-    if (sending_over && echoing_ == 0 && !stopping_) {  // the last one is back
+    if (sending_over && echoing_ == 0 && !stopping_) {  // the last one is back: once
       stopping_ = true;
       for (Connection& c : connections_) {
         if (c.state == Connection::State::waiting) finish(c, now);
@@ -391,7 +396,9 @@ LoadResult LoadRun::run() {
       std::fprintf(o_.progress, "echo-bench: %5.1f s  %10.0f msg/s  %zu open  %llu error(s)%s\n",
                    seconds_between(start, now), rate, open_,
                    static_cast<unsigned long long>(r_.errors),
-                   now < count_from_ ? "  (warm-up)" : now >= count_until_ ? "  (finishing)" : "");
+                   o_.messages == 0 && now < count_from_   ? "  (warm-up)"
+                   : o_.messages == 0 && now >= count_until_ ? "  (finishing)"
+                                                             : "");
       std::fflush(o_.progress);
       last_progress = now;
       messages_at_progress = r_.all_messages;

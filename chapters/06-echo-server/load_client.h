@@ -67,7 +67,7 @@ struct LoadResult {
   std::size_t connected = 0;      ///< connections open at once before the start
   double connect_seconds = 0;     ///< how long connecting them all took
   std::uint64_t messages = 0;     ///< counted messages, each checked in full
-  std::uint64_t all_messages = 0; ///< with the warm-up and the last ones
+  std::uint64_t all_messages = 0; ///< with the warm-up's
   double seconds = 0;             ///< the time they were counted over
   double warmup_seconds = 0;      ///< the warm-up as it was: first message to the count
   LatencyHistogram latency;       ///< round trips of the counted ones, ns

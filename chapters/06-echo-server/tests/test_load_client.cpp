@@ -200,6 +200,31 @@ TEST_CASE("no connection sends its end of file while a counted echo is still to 
 }
 //! [test-load-client-last-echoes]
 
+TEST_CASE("a connection the server closes while it waits for the others: an error that says so") {
+  SocketTest test("closed while waiting");
+  {
+    // One message per connection. One server echoes it and closes at once;
+    // the other echoes 300 ms late, so the first connection, done, waits
+    // for it when the server's end of file comes.
+    auto echo_once_then_close = [](int fd) {
+      std::array<std::byte, 64> message;
+      if (cfs::read_exact(fd, message, patience()) == message.size()) {
+        cfs::write_all(fd, message, patience());
+      }
+    };  // the socket closes here
+    const cfs::LoadResult r =
+        two_connections(echo_once_then_close, echo_after(300ms),
+                        {.size = 64, .messages = 1, .timeout = 10s, .close_wait = 10s});
+    CHECK(r.messages == 2);  // both echoed in full, and counted
+    CHECK(r.errors == 1);
+    REQUIRE(r.first_errors.size() == 1);
+    CHECK(r.first_errors[0].find("the server closed the connection before our end of file (after "
+                                 "message 1, echoed in full)") != std::string::npos);
+    CHECK(r.closed_cleanly == 1);  // the late one
+  }
+  test.check_all_closed();
+}
+
 //! [test-load-client-unanswered]
 TEST_CASE("a connection never answered: its message counted as unanswered, its share 0") {
   SocketTest test("unanswered");
